@@ -1,0 +1,69 @@
+"""nlp_balance: make text classifiers good at the classes with few examples.
+
+Data level (augmenters, samplers, the :class:`Balancer`), algorithm level (imbalance losses,
+:class:`BalancedTrainer`, imbalance metrics) and hybrids, all on the Hugging Face stack.
+
+Public names are imported lazily, so ``import nlp_balance`` (and the CLI's ``inspect``) does not
+pay for torch and transformers until a name that needs them is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # data level
+    "load_text_dataset": "data",
+    "validate_text_dataset": "data",
+    "encode_labels": "data",
+    "DataValidationError": "data",
+    "class_distribution": "distribution",
+    "format_distribution": "distribution",
+    "plot_class_distribution": "distribution",
+    "ClassDistribution": "distribution",
+    "resolve_sampling_strategy": "sampling",
+    "RandomOverSampler": "sampling",
+    "RandomUnderSampler": "sampling",
+    "Balancer": "balance",
+    "BalanceReport": "balance",
+    "Augmenter": "augment",
+    "get_augmenter": "augment",
+    # algorithm level
+    "compute_class_weights": "weights",
+    "build_loss": "losses",
+    "BalancedTrainer": "trainer",
+    "BalancedTrainingArguments": "trainer",
+    "imbalance_metrics": "metrics",
+    "adjust_logits": "posthoc",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nlp_balance' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .augment import Augmenter, get_augmenter
+    from .balance import Balancer, BalanceReport
+    from .data import DataValidationError, encode_labels, load_text_dataset, validate_text_dataset
+    from .distribution import ClassDistribution, class_distribution, format_distribution, plot_class_distribution
+    from .losses import build_loss
+    from .metrics import imbalance_metrics
+    from .posthoc import adjust_logits
+    from .sampling import RandomOverSampler, RandomUnderSampler, resolve_sampling_strategy
+    from .trainer import BalancedTrainer, BalancedTrainingArguments
+    from .weights import compute_class_weights

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real datasets in ../shared/data, loaded once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("NLP_BALANCE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_dataset_path(name: str) -> Path:
+    """Path of a shared benchmark dataset; a missing one is an error, never a silent skip."""
+    path = SHARED_DATA / name
+    if not (path / "train.jsonl").exists():
+        raise FileNotFoundError(
+            f"shared dataset {name!r} not found at {path}; the tests read ../shared/data beside the repo "
+            "(or NLP_BALANCE_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def trec6():
+    from nlp_balance import load_text_dataset
+
+    return load_text_dataset(shared_dataset_path("trec6"))
+
+
+@pytest.fixture(scope="session")
+def sms_spam():
+    from nlp_balance import load_text_dataset
+
+    return load_text_dataset(shared_dataset_path("sms_spam"))
+
+
+@pytest.fixture(scope="session")
+def davidson():
+    from nlp_balance import load_text_dataset
+
+    return load_text_dataset(shared_dataset_path("davidson_hate"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of shared real datasets (checked to exist)."""
+    shared_dataset_path("trec6")
+    return SHARED_DATA
