@@ -1,0 +1,202 @@
+"""Text-safe editing: tokens with character offsets, protected spans, case matching and splicing.
+
+Augmenters never rebuild a text from a list of tokens (that loses spacing, line breaks and
+punctuation). Instead :func:`tokenize` finds the *units* of a text -- words and protected spans --
+as ``(start, end)`` offsets into the original string, and an augmenter describes its change as a
+list of edits ``(start, end, replacement)`` that :func:`splice` applies to the original. Everything
+outside the edited ranges is therefore kept byte for byte.
+
+Protected spans (URLs, e-mail addresses, @mentions, #hashtags, numbers, and words or regular
+expressions named by the user) are found first, by regex over the whole text; words are only looked
+for in the gaps between them, so a protected span is never split, changed, moved or deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import NamedTuple
+
+__all__ = [
+    "DEFAULT_PROTECTED_PATTERNS",
+    "Protector",
+    "Tokens",
+    "default_stopwords",
+    "match_case",
+    "resolve_stopwords",
+    "splice",
+    "tokenize",
+]
+
+#: Built-in protected patterns, in priority order (an earlier match wins an overlap).
+DEFAULT_PROTECTED_PATTERNS: tuple[tuple[str, str], ...] = (
+    # scheme or www. URL; trailing sentence punctuation is left outside the span
+    ("url", r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s<>\"'`]+?(?=[.,;:!?)\]}'\"`]*(?:\s|$|[<>\"]))"),
+    ("email", r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+    ("mention", r"@\w+"),
+    ("hashtag", r"#\w+"),
+    # any run of word characters that contains a digit, with the separators of numbers inside
+    ("number", r"\w*\d(?:[.,:/-]?\w)*"),
+)
+
+_BUILTIN_RE = re.compile("|".join(f"(?:{p})" for _, p in DEFAULT_PROTECTED_PATTERNS))
+# A word: letters, optionally joined by an apostrophe or a hyphen ("don't", "well-known").
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+
+
+class Tokens(NamedTuple):
+    """The units of a text: ``words`` and ``protected`` spans as sorted ``(start, end)`` offsets."""
+
+    text: str
+    words: list[tuple[int, int]]
+    protected: list[tuple[int, int]]
+
+    def word(self, i: int) -> str:
+        """The text of word ``i``."""
+        s, e = self.words[i]
+        return self.text[s:e]
+
+
+class Protector:
+    """Finds protected spans: the built-in patterns plus user words and regular expressions.
+
+    Args:
+        protected_words: words never changed, matched as whole words, case-insensitively.
+        protected_patterns: regular expressions (strings or compiled) whose matches are never changed.
+        builtin: also protect URLs, e-mail addresses, @mentions, #hashtags and numbers.
+    """
+
+    def __init__(
+        self,
+        protected_words: Iterable[str] = (),
+        protected_patterns: Iterable[str | re.Pattern[str]] = (),
+        builtin: bool = True,
+    ) -> None:
+        if isinstance(protected_words, str):
+            raise TypeError(f"protected_words must be a list of words, not the string {protected_words!r}")
+        if isinstance(protected_patterns, (str, re.Pattern)):
+            raise TypeError(f"protected_patterns must be a list of patterns, got {protected_patterns!r}")
+        words = sorted({w for w in protected_words if w}, key=len, reverse=True)
+        for w in words:
+            if not isinstance(w, str):
+                raise TypeError(f"protected_words must be strings, got {w!r}")
+        patterns: list[re.Pattern[str]] = []
+        for pat in protected_patterns:
+            if isinstance(pat, re.Pattern):
+                patterns.append(pat)
+            elif isinstance(pat, str):
+                try:
+                    patterns.append(re.compile(pat))
+                except re.error as exc:
+                    raise ValueError(f"protected pattern {pat!r} is not a valid regex: {exc}") from exc
+            else:
+                raise TypeError(f"protected_patterns must be strings or compiled regexes, got {pat!r}")
+        if words:
+            alt = "|".join(re.escape(w) for w in words)
+            patterns.insert(0, re.compile(rf"(?<!\w)(?:{alt})(?!\w)", re.IGNORECASE))
+        self.builtin = builtin
+        self.extra: tuple[re.Pattern[str], ...] = tuple(patterns)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Sorted, non-overlapping protected ``(start, end)`` spans of ``text`` (overlaps merged)."""
+        found: list[tuple[int, int]] = []
+        if self.builtin:
+            found.extend(m.span() for m in _BUILTIN_RE.finditer(text) if m.end() > m.start())
+        for pat in self.extra:
+            found.extend(m.span() for m in pat.finditer(text) if m.end() > m.start())
+        if not found:
+            return found
+        if self.extra:
+            found.sort()
+        merged = [found[0]]
+        for s, e in found[1:]:
+            ls, le = merged[-1]
+            if s < le:
+                if e > le:
+                    merged[-1] = (ls, e)
+            else:
+                merged.append((s, e))
+        return merged
+
+
+_DEFAULT_PROTECTOR = Protector()
+
+
+def tokenize(text: str, protector: Protector | None = None) -> Tokens:
+    """Split ``text`` into words and protected spans, as character offsets into ``text``.
+
+    Separators (spaces, punctuation, line breaks) are the gaps between units and are never
+    returned: they are meant to be left alone.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected a str, got {type(text).__name__}: {text!r:.80}")
+    protected = (protector or _DEFAULT_PROTECTOR).spans(text)
+    if not protected:
+        return Tokens(text, [m.span() for m in _WORD_RE.finditer(text)], protected)
+    words: list[tuple[int, int]] = []
+    pos = 0
+    finditer = _WORD_RE.finditer
+    for s, e in protected:
+        if s > pos:
+            words.extend(m.span() for m in finditer(text, pos, s))
+        pos = e
+    if pos < len(text):
+        words.extend(m.span() for m in finditer(text, pos))
+    return Tokens(text, words, protected)
+
+
+def match_case(template: str, word: str) -> str:
+    """Give ``word`` the case pattern of ``template``: lower, Title or UPPER (mixed case: unchanged).
+
+    A synonym that WordNet spells with capitals (a proper noun) keeps them when the template is
+    lower case. A one-letter upper-case template ("I", "A") counts as Title case.
+    """
+    if not word or not template:
+        return word
+    if len(template) > 1 and template.isupper():
+        return word.upper()
+    if template[0].isupper() and template[1:] == template[1:].lower():
+        return word[0].upper() + word[1:]
+    return word
+
+
+def splice(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
+    """Apply ``(start, end, replacement)`` edits to ``text``; text outside them is kept verbatim.
+
+    Edits must not overlap (an insertion is an edit with ``start == end``); several insertions at
+    the same offset are applied in the order given.
+    """
+    ordered = sorted(edits, key=lambda e: (e[0], e[1]))
+    out: list[str] = []
+    pos = 0
+    for s, e, rep in ordered:
+        if s < pos or e < s or e > len(text):
+            raise ValueError(f"overlapping or out-of-range edit {(s, e, rep)!r} (text of {len(text)} chars)")
+        out.append(text[pos:s])
+        out.append(rep)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def default_stopwords() -> frozenset[str]:
+    """Our own English stopword list (``resources/stopwords_en.txt``), lower case."""
+    raw = resources.files("nlp_balance.augment").joinpath("resources/stopwords_en.txt").read_text("utf-8")
+    words = set()
+    for line in raw.splitlines():
+        line = line.split("#", 1)[0].strip().lower()
+        if line:
+            words.add(line)
+    return frozenset(words)
+
+
+def resolve_stopwords(stopwords: Sequence[str] | None) -> frozenset[str]:
+    """``None`` -> the default English list; otherwise the given words (lower-cased); ``()`` -> none."""
+    if stopwords is None:
+        return default_stopwords()
+    if isinstance(stopwords, str):
+        raise TypeError(f"stopwords must be a list of words, not the string {stopwords!r}")
+    return frozenset(w.lower() for w in stopwords)
