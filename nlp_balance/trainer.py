@@ -343,6 +343,9 @@ class BalancedTrainer(Trainer):
         if self.drw_epoch is not None and self.class_weights_ is None:
             raise ValueError("drw_epoch (deferred re-weighting) needs class_weights or class_weighting")
 
+        if not self.label_names and self.args.label_names is None:
+            # A model whose forward() takes no `labels` (a wrapper) would otherwise lose the column.
+            self.label_names = ["labels"]
         self.loss_fn = self._build_loss(loss_spec)
         if self.drw_epoch is not None:
             self.add_callback(DeferredReweightingCallback(self.loss_fn, self.class_weights_, self.drw_epoch))
