@@ -415,7 +415,7 @@ class LogitAdjustedLoss(_CrossEntropyFamily):
         self.register_buffer("log_prior", torch.as_tensor(log_prior, dtype=torch.float32), persistent=False)
 
     def _adjust(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return x + self.tau * self.log_prior.to(x.device)
+        return x + self.tau * self.log_prior.to(device=x.device, dtype=torch.float32)
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, reduction={self.reduction!r}"
@@ -442,7 +442,7 @@ class BalancedSoftmaxLoss(_CrossEntropyFamily):
         self.register_buffer("log_prior", torch.as_tensor(log_prior, dtype=torch.float32), persistent=False)
 
     def _adjust(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return x + self.log_prior.to(x.device)
+        return x + self.log_prior.to(device=x.device, dtype=torch.float32)
 
 
 class LDAMLoss(_CrossEntropyFamily):
@@ -472,7 +472,7 @@ class LDAMLoss(_CrossEntropyFamily):
         self.register_buffer("margins", torch.as_tensor(m, dtype=torch.float32), persistent=False)
 
     def _adjust(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        gold_margin = self.margins.to(x.device)[target].unsqueeze(1)
+        gold_margin = self.margins.to(device=x.device, dtype=torch.float32)[target].unsqueeze(1)
         margin = torch.zeros_like(x).scatter_(1, target.unsqueeze(1), gold_margin)
         return self.s * (x - margin)
 
