@@ -38,6 +38,8 @@ __all__ = [
     "model_card",
     "push_balanced_dataset",
     "push_trained_model",
+    "size_category",
+    "with_provenance_everywhere",
     "write_dataset_card",
     "write_model_card",
 ]
@@ -272,7 +274,9 @@ def dataset_card(
         f"- `{SOURCE_INDEX_COLUMN}`: the row of the original `{split}` split this row was made from (an original "
         "row points to itself).\n"
         f"- `{AUGMENTATION_COLUMN}`: `original` for source rows, `duplicate` for copies, otherwise the name of the "
-        "augmenter that wrote the row.",
+        "augmenter that wrote the row.\n\n"
+        "On the Hub every split shares one schema, so the evaluation splits carry the same two columns with "
+        "trivial values (`original`, and each row's own index).",
         "## Reproduce",
         ("With the command line:\n\n```bash\n" + command + "\n```\n\nor in Python:" if command else "In Python:"),
         _python_recipe(source, balancer, label_column, text_column),
@@ -333,6 +337,30 @@ def _merge_metadata(pushed: dict[str, Any], ours: dict[str, Any]) -> dict[str, A
     return merged
 
 
+def with_provenance_everywhere(balanced: datasets.DatasetDict, split: str = "train") -> datasets.DatasetDict:
+    """A copy where every split has the provenance columns (eval rows: ``original``, their own index).
+
+    ``DatasetDict.push_to_hub`` needs one schema for all splits; the eval splits' text and labels stay
+    untouched, they only gain the two columns that say so.
+    """
+    import datasets
+    import numpy as np
+    from datasets.fingerprint import Hasher
+
+    features = balanced[split].features
+    out = {}
+    for name, ds in balanced.items():
+        if name != split and SOURCE_INDEX_COLUMN not in ds.column_names and AUGMENTATION_COLUMN not in ds.column_names:
+            ds = ds.add_column(SOURCE_INDEX_COLUMN, np.arange(len(ds), dtype=np.int64),
+                               new_fingerprint=Hasher.hash((ds._fingerprint, "hub-src")))
+            ds = ds.add_column(AUGMENTATION_COLUMN, ["original"] * len(ds),
+                               new_fingerprint=Hasher.hash((ds._fingerprint, "hub-aug")))
+            if set(ds.column_names) == set(features):
+                ds = ds.select_columns(list(features)).cast(features)
+        out[name] = ds
+    return datasets.DatasetDict(out)
+
+
 def _full_repo_id(api: HfApi, repo_id: str) -> str:
     if not isinstance(repo_id, str) or not repo_id.strip() or repo_id.count("/") > 1:
         raise ValueError(f"repo_id must look like 'user/name' or 'name', got {repo_id!r}")
@@ -364,15 +392,18 @@ def push_balanced_dataset(
                         label_column=label_column, text_column=text_column)  # fail before uploading anything
     api = HfApi(token=token)
     repo_id = _full_repo_id(api, repo_id)
-    balanced.push_to_hub(repo_id, private=private, token=token,
+    with_provenance_everywhere(balanced, balancer.split).push_to_hub(
+        repo_id, private=private, token=token,
                          commit_message=commit_message or f"Upload {source} rebalanced with nlp_balance")
     head = api.repo_info(repo_id, repo_type="dataset", token=token).sha
     readme = api.hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=head, token=token)
     pushed = DatasetCard.load(readme)
     merged = DatasetCardData(**_merge_metadata(pushed.data.to_dict(), card.data.to_dict()))
     final = DatasetCard(_card_text(merged, card.text))
-    final.push_to_hub(repo_id, token=token, repo_type="dataset", parent_commit=head,
-                      commit_message="Dataset card: how the data was balanced (nlp_balance)")
+    # Our own HfApi, not card.push_to_hub: that uses a module-level client bound to the endpoint at import.
+    api.upload_file(path_or_fileobj=str(final).encode("utf-8"), path_in_repo="README.md", repo_id=repo_id,
+                    repo_type="dataset", token=token, parent_commit=head,
+                    commit_message="Dataset card: how the data was balanced (nlp_balance)")
     url = f"{api.endpoint}/datasets/{repo_id}"
     logger.info("pushed balanced dataset to %s", url)
     return url
