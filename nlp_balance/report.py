@@ -15,6 +15,7 @@ import base64
 import html
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,12 +146,22 @@ def load_run(run_dir: str | Path) -> RunData:
     metrics = _read_json(path / "metrics.json", required=True)
     if not isinstance(metrics, dict) or not isinstance(metrics.get("test"), dict):
         raise ValueError(f"{str(path / 'metrics.json')!r} must be an object with a 'test' section")
-    run = RunData(path=path, info=info, metrics=metrics)
+    run = RunData(path=path, info=info, metrics={k: _unprefixed(v) for k, v in metrics.items() if isinstance(v, dict)})
     run.distribution = _read_json(path / "distribution.json", required=False)
     history = _read_json(path / "log_history.json", required=False)
     run.log_history = [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
     run.confusion = _load_confusion(path, run.label_names)
     return run
+
+
+def _unprefixed(section: dict[str, Any]) -> dict[str, Any]:
+    """Accept ``Trainer.evaluate``/``predict`` output as well: drop an ``eval_``/``test_`` key prefix."""
+    if "macro_f1" in section:
+        return section
+    for prefix in ("test_", "eval_", "validation_"):
+        if f"{prefix}macro_f1" in section:
+            return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in section.items()}
+    return section
 
 
 def _load_confusion(path: Path, label_names: list[str]) -> np.ndarray | None:
@@ -291,7 +302,8 @@ def _md_inline(text: str) -> str:
     """Make ``text`` safe inside Markdown (and its table cells): no raw HTML, no column breaks."""
     text = str(text).replace("\r", " ").replace("\n", " ")
     text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("*", "\\*")
-    text = text.replace("_", "\\_")
+    # "_" inside a word (hate_speech) never starts emphasis in CommonMark; escape it only at word edges.
+    text = re.sub(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])", r"\\_", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -414,6 +426,12 @@ def _rotate(ax: Any, labels: Sequence[str], x: np.ndarray) -> None:
     ax.set_xticks(x, list(labels), rotation=30 if long else 0, ha="right" if long else "center", fontsize=8)
 
 
+def _tick_labels(run: RunData) -> list[str]:
+    """Class names for an axis, the smallest class marked so a reader finds it at a glance."""
+    smallest, _ = run.smallest_class()
+    return [f"{n} (smallest)" if n == smallest else n for n in run.label_names]
+
+
 def _use_log_scale(*count_lists: Sequence[int]) -> bool:
     """Log axis when any of the distributions has an imbalance ratio over 20 (or an empty class)."""
     ratios = [_imbalance_ratio(list(c)) for c in count_lists if c]
@@ -426,6 +444,7 @@ def _plot_distribution(run: RunData, path: Path) -> Path | None:
         return None
     after = run.train_counts("after")
     names = run.label_names
+    ticks = _tick_labels(run)
     series = [("before balancing", [before.get(n, 0) for n in names])]
     if after is not None:
         series.append(("after balancing", [after.get(n, 0) for n in names]))
@@ -439,11 +458,11 @@ def _plot_distribution(run: RunData, path: Path) -> Path | None:
     log = _use_log_scale(*(v for _, v in series))
     if log:
         ax.set_yscale("log")
-    _rotate(ax, names, x)
+    _rotate(ax, ticks, x)
     ax.set_ylabel("train examples" + (" (log scale)" if log else ""))
     ratios = ", ".join(f"{label.split()[0]} {_fmt_ratio(_imbalance_ratio(v))}" for label, v in series)
     ax.set_title(f"Train class distribution (imbalance ratio: {ratios})", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.margins(y=0.12)
     return _save(fig, path)
 
@@ -451,6 +470,7 @@ def _plot_distribution(run: RunData, path: Path) -> Path | None:
 def _plot_per_class(run: RunData, baseline: RunData | None, path: Path) -> Path:
     plt = _pyplot()
     names = run.label_names
+    ticks = _tick_labels(run)
     x = np.arange(len(names))
     panels = 2 if baseline is not None else 1
     fig, axes = plt.subplots(
@@ -463,7 +483,7 @@ def _plot_per_class(run: RunData, baseline: RunData | None, path: Path) -> Path:
         values = [run.class_metric(metric, n) for n in names]
         ax.bar(x + (k - 1) * width, np.nan_to_num(values), width, label=metric if metric != "f1" else "F1")
     ax.set_ylim(0, 1.08)
-    _rotate(ax, names, x)
+    _rotate(ax, ticks, x)
     ax.set_title(f"Per-class scores (test): {run.name}", fontsize=10)
     ax.legend(fontsize=8, ncol=3, loc="upper center")
     if baseline is not None:
@@ -474,7 +494,7 @@ def _plot_per_class(run: RunData, baseline: RunData | None, path: Path) -> Path:
             bars = ax.bar(x + (k - 0.5) * width, np.nan_to_num(values), width, label=label)
             ax.bar_label(bars, labels=[_fmt(v, 2) for v in values], fontsize=7, padding=1)
         ax.set_ylim(0, 1.12)
-        _rotate(ax, names, x)
+        _rotate(ax, ticks, x)
         ax.set_title("F1 per class: baseline vs this run", fontsize=10)
         ax.legend(fontsize=7, loc="upper center", ncol=2)
     return _save(fig, path)
@@ -543,7 +563,7 @@ def _plot_training(run: RunData, path: Path) -> Path | None:
         right.legend(fontsize=8)
     else:
         right.text(0.5, 0.5, "no eval macro-F1 logged", ha="center", va="center", transform=right.transAxes)
-    right.set_ylim(0, 1.05)
+    right.set_ylim(0, 1.1)
     right.set_xlabel("step")
     right.set_ylabel("macro-F1")
     right.set_title("Validation macro-F1", fontsize=10)
@@ -614,7 +634,8 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
     blocks.append(("ul", [
         *(f"augmenter {i}: {item}" for i, item in enumerate(items, 1)),
         *(["augmenters: none"] if not items else []),
-        f"sampling strategy: {'none' if strategy is None else _json_compact(strategy)}",
+        "sampling strategy: " + ("none" if strategy is None else strategy if isinstance(strategy, str)
+                                 else _json_compact(strategy)),
         f"sampler: {info.get('sampler') or 'none'}",
     ]))
     before = run.train_counts("before")

@@ -339,6 +339,17 @@ def test_differing_label_sets_are_rejected(tmp_path: Path, runs: dict[str, Path]
         render_report(other, baseline_dir=runs["baseline"])
 
 
+def test_trainer_prefixed_metric_keys_are_accepted(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "p", name="p", kind="baseline", names=["ham", "spam"], train_before=[90, 10],
+                   test_labels=[0] * 18 + [1] * 6, seed=6)
+    plain = json.loads((run / "metrics.json").read_text())
+    prefixed = {"test": {f"test_{k}": v for k, v in plain["test"].items()},
+                "validation": {f"eval_{k}": v for k, v in plain["validation"].items()}}
+    (run / "metrics.json").write_text(json.dumps(prefixed))
+    assert headline(run)["smallest_class_f1"] == plain["test"]["f1_spam"]
+    assert load_run(run).metrics["validation"]["macro_f1"] == plain["validation"]["macro_f1"]
+
+
 def test_missing_files_give_clear_errors(tmp_path: Path, runs: dict[str, Path]) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         render_report(tmp_path / "nowhere")
