@@ -41,7 +41,14 @@ DEFAULT_PROTECTED_PATTERNS: tuple[tuple[str, str], ...] = (
     ("number", r"\w*\d(?:[.,:/-]?\w)*"),
 )
 
-_BUILTIN_RE = re.compile("|".join(f"(?:{p})" for _, p in DEFAULT_PROTECTED_PATTERNS))
+_PATTERNS = dict(DEFAULT_PROTECTED_PATTERNS)
+# Each built-in pattern only runs when its trigger is in the text (a C-speed check): scanning every
+# text with all of them would cost more than the augmentation itself.
+_URL_RE = re.compile(_PATTERNS["url"])
+_AT_RE = re.compile(f"(?:{_PATTERNS['email']})|(?:{_PATTERNS['mention']})")
+_HASH_RE = re.compile(_PATTERNS["hashtag"])
+_NUMBER_RE = re.compile(_PATTERNS["number"])
+_DIGIT_RE = re.compile(r"\d")
 # A word: letters, optionally joined by an apostrophe or a hyphen ("don't", "well-known").
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 
@@ -102,13 +109,26 @@ class Protector:
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted, non-overlapping protected ``(start, end)`` spans of ``text`` (overlaps merged)."""
         found: list[tuple[int, int]] = []
+        kinds = 0
         if self.builtin:
-            found.extend(m.span() for m in _BUILTIN_RE.finditer(text) if m.end() > m.start())
+            if "://" in text or "www." in text:
+                found.extend(m.span() for m in _URL_RE.finditer(text))
+                kinds += 1
+            if "@" in text:
+                found.extend(m.span() for m in _AT_RE.finditer(text))
+                kinds += 1
+            if "#" in text:
+                found.extend(m.span() for m in _HASH_RE.finditer(text))
+                kinds += 1
+            if _DIGIT_RE.search(text) is not None:
+                found.extend(m.span() for m in _NUMBER_RE.finditer(text))
+                kinds += 1
         for pat in self.extra:
             found.extend(m.span() for m in pat.finditer(text) if m.end() > m.start())
+            kinds += 1
         if not found:
             return found
-        if self.extra:
+        if kinds > 1:
             found.sort()
         merged = [found[0]]
         for s, e in found[1:]:

@@ -283,6 +283,7 @@ def _ready_folder(
         return loc.path
     if loc.kind == "cache":
         return check_private_dir(loc.path)
+    private_dir(cache_root())  # the root too is 0700 when we create it
     return _copy_into_cache(loc, wordnet_cache_dir())
 
 
