@@ -154,8 +154,9 @@ class _ImbalanceLoss(nn.Module):
             k = len(label_names) if label_names is not None else len(weights)
         tensor = resolve_class_weights(weights, k, label_names)
         assert tensor is not None
-        old = self.weight
-        self.weight = tensor.to(old.device) if old is not None else tensor
+        # keep the weights on the module's device (another buffer tells it when there was no weight)
+        ref = self.weight if self.weight is not None else next(self.buffers(), None)
+        self.weight = tensor.to(ref.device) if ref is not None else tensor
         self.num_classes = k
 
     # -- forward -------------------------------------------------------------------------------------

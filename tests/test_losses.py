@@ -452,6 +452,17 @@ def test_reductions_are_consistent(case):
     torch.testing.assert_close(mean, expected_mean)
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_per_example_losses_do_not_depend_on_the_batch(case):
+    """What makes sum(none) / num_items_in_batch exact under gradient accumulation."""
+    make, _, multi = CASES[case]
+    z, t = _batch(25, multi=multi)
+    z = z.float()
+    whole = make("none")(z, t)
+    parts = torch.cat([make("none")(z[:5], t[:5]), make("none")(z[5:], t[5:])])
+    torch.testing.assert_close(parts, whole, rtol=1e-6, atol=1e-7)
+
+
 def test_sigmoid_focal_gamma0_no_alpha_is_bce():
     z, y = _batch(22, multi=True)
     z = z.float()
