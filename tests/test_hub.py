@@ -262,6 +262,21 @@ def test_push_balanced_dataset_stores_parquet_and_merged_card(fake_hub, balanced
         assert back[split].to_dict() == expected[split]
 
 
+def test_cli_balance_push_to_hub_goes_through_push_balanced_dataset(fake_hub, trec_subset, tmp_path, capsys):
+    from nlp_balance.cli import main
+
+    code = main(["balance", str(trec_subset), "--augmenter", "hub_test_suffix", "--seed", "3",
+                 "--out", str(tmp_path / "out"), "--push-to-hub", "tester/from-cli", "--private"])
+    assert code == 0
+    assert f"{fake_hub.endpoint}/datasets/tester/from-cli" in capsys.readouterr().out
+    repo = fake_hub.repo("tester/from-cli", "dataset")
+    assert repo.private
+    local = datasets.load_from_disk(str(tmp_path / "out"))
+    meta = DatasetCard(repo.head.files["README.md"].data.decode()).data.to_dict()
+    assert meta["nlp_balance"]["balancer"]["seed"] == 3
+    assert {s["name"]: s["num_examples"] for s in meta["dataset_info"]["splits"]} == {s: len(local[s]) for s in local}
+
+
 def test_push_balanced_dataset_twice_replaces_card_and_keeps_metadata(fake_hub, balanced_run, trec_subset):
     _, balanced, balancer, before = balanced_run
     for _ in range(2):
