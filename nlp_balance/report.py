@@ -98,6 +98,11 @@ class RunData:
             return None
         return {str(k): int(v) for k, v in counts.items()}
 
+    def rebalanced_counts(self) -> dict[str, int] | None:
+        """Train counts after balancing, or ``None`` when none were recorded or they equal the counts before."""
+        after = self.train_counts("after")
+        return None if after is None or after == self.train_counts("before") else after
+
     def split_counts(self, split: str) -> dict[str, int] | None:
         """Class counts of ``split`` before balancing (``train``, ``validation``, ``test``), if recorded."""
         try:
@@ -442,7 +447,7 @@ def _plot_distribution(run: RunData, path: Path) -> Path | None:
     before = run.train_counts("before")
     if before is None:
         return None
-    after = run.train_counts("after")
+    after = run.rebalanced_counts()
     names = run.label_names
     ticks = _tick_labels(run)
     series = [("before balancing", [before.get(n, 0) for n in names])]
@@ -626,7 +631,8 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
     for aug in augmenters:
         if isinstance(aug, Mapping):
             config = aug.get("config")
-            items.append(f"{aug.get('name', '?')}" + (f" {_json_compact(config)}" if config else ""))
+            version = f" v{aug['version']}" if aug.get("version") is not None else ""
+            items.append(f"{aug.get('name', '?')}{version}" + (f" {_json_compact(config)}" if config else ""))
         else:
             items.append(str(aug))
     blocks: list[_Block] = [("h2", "Balancing")]
@@ -642,12 +648,12 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
     if before is None:
         blocks.append(("p", "No distribution.json in this run folder: class counts were not recorded."))
         return blocks
-    after = run.train_counts("after")
+    after = run.rebalanced_counts()
     test = run.split_counts("test")
     names = run.label_names
     header = ["class", "train before", "share before"]
     if after is not None:
-        header += ["train after", "share after", "added"]
+        header += ["train after", "share after", "change"]
     if test is not None:
         header += ["test"]
     total_before = sum(before.get(n, 0) for n in names)
@@ -676,7 +682,7 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
     rows += [total, ratio]
     blocks.append(_Table(header, rows, bold_rows=frozenset(bold)))
     if after is None:
-        blocks.append(("p", "The train split was not rebalanced (no 'after' counts recorded)."))
+        blocks.append(("p", "The train split was not rebalanced (no 'after' counts, or the same as before)."))
     return blocks
 
 

@@ -98,7 +98,8 @@ def make_run(
         "model": "tiny-bert", "loss": "focal" if kind == "balanced" else "cross_entropy",
         "class_weighting": "inverse_sqrt" if kind == "balanced" else None,
         "sampler": "balanced" if kind == "balanced" else None,
-        "augmenters": [{"name": "eda", "config": {"p": 0.1, "ops": ["swap", "delete"]}}] if kind == "balanced" else [],
+        "augmenters": [] if kind != "balanced" else [
+            {"name": "eda", "version": "1", "config": {"p": 0.1, "ops": ["swap", "delete"]}}],
         "sampling_strategy": "not majority" if kind == "balanced" else None,
         "versions": {"transformers": "5.24.0", "torch": "2.13.0+cpu", "nlp_balance": "0.1.0"},
         "train_time_s": float(rng.uniform(10, 100)), "wall_time_s": float(rng.uniform(100, 200)),
@@ -134,7 +135,9 @@ def make_run(
         (folder / "log_history.json").write_text(json.dumps(history))
     with (folder / "predictions.jsonl").open("w", encoding="utf-8") as handle:
         for text, y, p, pr in zip(texts, test_labels, preds, probs):
-            handle.write(json.dumps({"text": text, "label": y, "prediction": p, "probabilities": pr.tolist()}) + "\n")
+            # Class names, as the pipeline writes them (indices are accepted too).
+            row = {"text": text, "label": names[y], "prediction": names[p], "probabilities": pr.tolist()}
+            handle.write(json.dumps(row) + "\n")
     return folder
 
 
@@ -223,7 +226,7 @@ def test_render_report_with_baseline(runs: dict[str, Path]) -> None:
         assert f"](plots/{name})" in md
     assert f"{m['macro_f1']:.4f}" in md and "Baseline vs this run" in md
     # Balancing summary: augmenter and strategy from run_info, before/after counts from distribution.json.
-    assert "eda" in text and "not majority" in text
+    assert "eda v1" in text and "not majority" in text
     dist = json.loads((run / "distribution.json").read_text())
     added = dist["after"]["train"]["counts"]["ABBR"] - dist["before"]["train"]["counts"]["ABBR"]
     assert f"{added:+,}" in text
@@ -232,10 +235,14 @@ def test_render_report_with_baseline(runs: dict[str, Path]) -> None:
 
 def test_render_baseline_only_run(runs: dict[str, Path]) -> None:
     run = runs["baseline"]
+    # The pipeline records "after" for every run; for a baseline it equals "before": not a rebalancing.
+    dist = json.loads((run / "distribution.json").read_text())
+    dist["after"] = {"train": dist["before"]["train"]}
+    (run / "distribution.json").write_text(json.dumps(dist))
     render_report(run)
     md = (run / "report.md").read_text()
     assert "Baseline vs this run" not in md
-    assert "not rebalanced" in md
+    assert "not rebalanced" in md and "train after" not in md
     parsed = parse_html(run / "report.html")
     assert len(parsed.images) == len(PLOT_FILES)
     with Image.open(run / "plots" / "per_class_metrics.png") as im:
@@ -394,7 +401,12 @@ def test_confusion_rebuilt_from_predictions_and_log_scale_rule(tmp_path: Path, t
     run = make_run(tmp_path / "r", name="r", kind="balanced", names=trec["names"], train_before=trec["train_counts"],
                    test_labels=trec["labels"], with_confusion=False, seed=11)
     rows = _jsonl(run / "predictions.jsonl")
-    expected = confusion_matrix([r["label"] for r in rows], [r["prediction"] for r in rows], labels=range(6))
+    expected = confusion_matrix([r["label"] for r in rows], [r["prediction"] for r in rows], labels=trec["names"])
+    np.testing.assert_array_equal(load_run(run).confusion, expected)
+    # Index-valued labels give the same matrix.
+    idx = {n: i for i, n in enumerate(trec["names"])}
+    (run / "predictions.jsonl").write_text("".join(
+        json.dumps({**r, "label": idx[r["label"]], "prediction": idx[r["prediction"]]}) + "\n" for r in rows))
     np.testing.assert_array_equal(load_run(run).confusion, expected)
     assert _use_log_scale([84, 1245]) is False  # ratio 14.8
     assert _use_log_scale([100, 2001]) is True  # ratio 20.01
