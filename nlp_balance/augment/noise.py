@@ -52,8 +52,9 @@ class CharNoise(Augmenter):
     Args:
         char_p: probability that a given letter is hit by one of ``ops``.
         ops: the kinds of typo to draw from (uniformly): ``"keyboard"`` (replace by a neighbouring
-            QWERTY key), ``"swap"`` (swap with the next letter), ``"insert"`` (add a neighbouring key
-            after it), ``"delete"`` (drop it; never a word's last letter).
+            QWERTY key), ``"swap"`` (swap with the next letter; at a word's end, with the one before),
+            ``"insert"`` (add a neighbouring key after it), ``"delete"`` (drop it; never a word's
+            last letter).
         char_min: at least this many letters are hit (if the text has that many), so that a short
             text still changes.
         protected_words, protected_patterns: extra spans never changed (see :class:`~.text.Protector`).
@@ -111,6 +112,12 @@ class CharNoise(Augmenter):
     @staticmethod
     def _noise_word(word: str, hits: dict[int, str], rand: Any) -> str:
         chars = list(word)
+        for k in [k for k, op in hits.items() if op == "swap"]:
+            # a swap at a word's last letter swaps it with the letter before
+            if (k + 1 >= len(chars) or not chars[k + 1].isalpha()) and k > 0 and chars[k - 1].isalpha():
+                if k - 1 not in hits:
+                    del hits[k]
+                    hits[k - 1] = "swap"
         out: list[str] = []
         letters_left = sum(c.isalpha() for c in chars)
         k = 0

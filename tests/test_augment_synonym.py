@@ -1,0 +1,141 @@
+"""SynonymReplacement: inflection, case, counts, POS filter and behaviour on real texts."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from nlp_balance.augment.base import example_rng
+from nlp_balance.augment.synonym import SynonymReplacement, _shared_lookup, aug_count, inflect
+from nlp_balance.augment.text import tokenize
+from nlp_balance.augment.wordnet import load_synonym_table
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def table():
+    return load_synonym_table()
+
+
+def texts(name: str, n: int) -> list[str]:
+    with open(DATA / name / "train.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for _, line in zip(range(n), fh)]
+
+
+def test_films_becomes_a_plural_title_case_synonym(table) -> None:
+    """The word's base synonyms come from the table; the output is each pluralised, in Title case."""
+    film_synonyms = set(table.get("film", "n")) | set(table.get("film", "v"))
+    seen = set()
+    for seed in range(40):
+        out = SynonymReplacement(aug_p=1.0, aug_max=1)("Films", seed=seed)
+        assert out[0].isupper() and out[1:] == out[1:].lower()
+        seen.add(out)
+    bases = {s.rsplit(" ", 1)[-1] for s in film_synonyms}
+    for out in seen:
+        last = out.lower().rsplit(" ", 1)[-1]
+        assert last.endswith("s") and (last[:-1] in bases or last[:-2] in bases or last[:-3] + "y" in bases)
+    assert {"Movies", "Pictures"} & seen  # the common senses do show up
+
+
+@pytest.mark.parametrize(
+    ("word", "expected_any"),
+    [("children", {"kids", "youngsters"}), ("stopped", {"halted", "discontinued"}), ("running", {"melting"}),
+     ("says", {"tells"}), ("CARS", {"AUTOS", "AUTOMOBILES"}), ("Walks", {"Paths", "Walkways"})],
+)
+def test_inflection_and_case_are_kept(word: str, expected_any: set[str]) -> None:
+    outs = {SynonymReplacement(aug_p=1.0)(word, seed=s) for s in range(60)}
+    assert outs & expected_any, outs
+    assert word not in outs or len(outs) == 1
+
+
+def test_irregular_and_ambiguous_verb_forms() -> None:
+    lookup = _shared_lookup(False)
+    # "saw" as a past tense: synonyms of "see" whose past tense is ambiguous (seen/saw) are skipped
+    assert "sawed" not in lookup("saw") and "seed" not in lookup("saw")
+    assert "understood" in lookup("saw")  # understand -> understood (one past form)
+    for cand in lookup("walked"):
+        assert not cand.startswith("take the air")  # took/taken: which one is unknown
+
+
+def test_inflect_rules(table) -> None:
+    assert inflect("motion picture", "n", "pl", table) == "motion pictures"
+    assert inflect("goose", "n", "pl", table) == "geese"
+    assert inflect("baby", "n", "pl", table) == "babies"
+    assert inflect("take off", "v", "3sg", table) == "takes off"
+    assert inflect("make", "v", "ed", table) == "made"
+    assert inflect("see", "v", "ed", table) is None
+    assert inflect("hope", "v", "ing", table) == "hoping"
+    assert inflect("cut", "v", "ed", table) == "cut"
+    assert inflect("try", "v", "ed", table) == "tried"
+    assert inflect("quick", "a", None, table) == "quick"
+
+
+def test_pos_filter_uses_only_the_dominant_part_of_speech(table) -> None:
+    assert table.dominant["film"] == "n"
+    filtered = set(_shared_lookup(True)("film"))
+    assert filtered == set(table.get("film", "n"))
+    assert "shoot" in _shared_lookup(False)("film") and "shoot" not in filtered
+
+
+def test_word_itself_never_chosen() -> None:
+    aug = SynonymReplacement(aug_p=1.0)
+    for text in texts("trec6", 100):
+        out = aug(text, seed=1)
+        toks_in, toks_out = tokenize(text).words, tokenize(out).words
+        if len(toks_in) == len(toks_out):
+            same = sum(text[a:b] == out[c:d] for (a, b), (c, d) in zip(toks_in, toks_out))
+            assert same < len(toks_in) or out == text
+
+
+@pytest.mark.parametrize(
+    ("aug_p", "aug_min", "aug_max"), [(0.1, 1, None), (0.5, 1, None), (0.5, 1, 2), (0.0, 3, None)]
+)
+def test_number_of_replacements(aug_p: float, aug_min: int, aug_max: int | None) -> None:
+    """Count changed words on a text whose every word has synonyms; "; " separates them unambiguously."""
+    text = "happy; dog; big; house; fast; car; cold; night; old; film"
+    aug = SynonymReplacement(aug_p=aug_p, aug_min=aug_min, aug_max=aug_max)
+    n_words = 10
+    expected = max(aug_min, math.ceil(aug_p * n_words))
+    if aug_max is not None:
+        expected = min(expected, aug_max)
+    for seed in range(20):
+        out = aug(text, seed=seed)
+        pieces = out.split("; ")
+        assert len(pieces) == n_words
+        changed = [w for w, new in zip(text.split("; "), pieces) if w != new]
+        assert len(changed) == expected, (out, changed)
+    assert aug_count(10, aug_p, aug_min, aug_max) == expected
+
+
+def test_text_without_synonyms_is_reported_as_none() -> None:
+    aug = SynonymReplacement()
+    batch = ["the of and is", "", "https://x.org 42 @me"]
+    assert aug.augment_batch(batch, [example_rng(0, i) for i in range(3)]) == [None, None, None]
+    assert aug("xqzt brrr") == "xqzt brrr"  # the convenience call returns unchanged texts as they were
+
+
+def test_bad_parameters_name_the_value() -> None:
+    with pytest.raises(ValueError, match=r"aug_p .* 1\.5"):
+        SynonymReplacement(aug_p=1.5)
+    with pytest.raises(ValueError, match="aug_min"):
+        SynonymReplacement(aug_min=-1)
+    with pytest.raises(ValueError, match=r"aug_max \(1\) must not be smaller than aug_min \(2\)"):
+        SynonymReplacement(aug_min=2, aug_max=1)
+    with pytest.raises(TypeError, match="stopwords"):
+        SynonymReplacement(stopwords="the")
+
+
+def test_real_texts_change_and_keep_length_roughly() -> None:
+    aug = SynonymReplacement(aug_p=0.2)
+    for name in ("trec6", "davidson_hate"):
+        batch = texts(name, 300)
+        outs = aug.augment_batch(batch, [example_rng(5, i, 0) for i in range(len(batch))])
+        changed = [o for o in outs if o is not None]
+        assert len(changed) > 0.8 * len(batch)
+        for src, out in zip(batch, outs):
+            if out is not None:
+                assert abs(len(tokenize(out).words) - len(tokenize(src).words)) <= 3 * math.ceil(0.2 * 40)
