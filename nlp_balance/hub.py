@@ -499,8 +499,8 @@ def model_card(run_info: Mapping[str, Any]) -> ModelCard:
     body += ["## Loss and class weighting", _loss_section(info)]
     training = info.get("training") or {}
     body += ["## Training hyper-parameters",
-             _table(["parameter", "value"], [[k, json.dumps(v) if isinstance(v, (dict, list)) else v]
-                                             for k, v in training.items()]) if training else "Not recorded.",
+             _table(["parameter", "value"], [[k, _hparam(v)] for k, v in training.items()])
+             if training else "Not recorded.",
              f"Seed: `{info.get('seed', 'not recorded')}`."]
     body += ["## Test results", _metrics_section(metrics, info.get("label_names"))]
     if info.get("posthoc"):
@@ -511,6 +511,13 @@ def model_card(run_info: Mapping[str, Any]) -> ModelCard:
     body += ["## Use", "```python\nfrom transformers import pipeline\n\nclf = pipeline(\"text-classification\", "
              "model=\"<this repo>\")\nclf(\"an example sentence\")\n```"]
     return ModelCard(_card_text(meta, "\n\n".join(body)))
+
+
+def _hparam(value: Any) -> str:
+    """Hyper-parameters verbatim (``5e-05``, not a rounded ``0.0000``)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
 
 
 def _balance_section(info: dict[str, Any]) -> str:
@@ -545,11 +552,11 @@ def _loss_section(info: dict[str, Any]) -> str:
     if isinstance(loss, dict):
         parts.append(f"Loss: **`{loss.get('name', '?')}`** with\n\n{_json_block(loss)}")
     else:
-        parts.append(f"Loss: **`{loss or 'cross-entropy (default)'}`**.")
+        parts.append(f"Loss: **`{loss}`**." if loss else "Loss: not recorded.")
     if isinstance(weights, dict):
         parts.append(f"Class weighting:\n\n{_json_block(weights)}")
     else:
-        parts.append(f"Class weighting: `{weights or 'none'}`.")
+        parts.append(f"Class weighting: `{weights}`." if weights else "Class weighting: not recorded.")
     return "\n\n".join(parts)
 
 

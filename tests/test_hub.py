@@ -373,7 +373,7 @@ def test_model_card_written_locally_records_the_run(model_dir):
         assert _int(f1_rows[name][4]) == int(ref[f"test_support_{name}"])
     text = card.text
     assert "Seed: `11`" in text and "`focal`" in text and "balanced" in text
-    assert "learning_rate" in text and "logit_adjustment" in text and "`hub_test_suffix`" in text
+    assert "| learning_rate | 5e-05 |" in text and "logit_adjustment" in text and "`hub_test_suffix`" in text
 
 
 def test_model_card_from_minimal_info_and_bad_input(tmp_path):
