@@ -652,8 +652,11 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
     test = run.split_counts("test")
     names = run.label_names
     header = ["class", "train before", "share before"]
+    made = _balance_sources(run) if after is not None else {}
     if after is not None:
         header += ["train after", "share after", "change"]
+    if made:
+        header += ["synthetic", "duplicated"]
     if test is not None:
         header += ["test"]
     total_before = sum(before.get(n, 0) for n in names)
@@ -666,6 +669,8 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
         if after is not None:
             a = after.get(n, 0)
             row += [f"{a:,}", _share(a, total_after), f"{a - b:+,}"]
+        if made:
+            row += [_fmt_count(made.get(n, {}).get("synthetic")), _fmt_count(made.get(n, {}).get("duplicated"))]
         if test is not None:
             row += [_fmt_count(test.get(n))]
         rows.append(row)
@@ -676,6 +681,9 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
     if after is not None:
         total += [f"{total_after:,}", "100.0%", f"{total_after - total_before:+,}"]
         ratio += [_fmt_ratio(_imbalance_ratio([after.get(n, 0) for n in names])), "", ""]
+    if made:
+        total += [_fmt_count(sum(_int0(made.get(n, {}).get(k)) for n in names)) for k in ("synthetic", "duplicated")]
+        ratio += ["", ""]
     if test is not None:
         total += [f"{sum(test.get(n, 0) for n in names):,}"]
         ratio += [_fmt_ratio(_imbalance_ratio([test.get(n, 0) for n in names]))]
@@ -684,6 +692,22 @@ def _balancing_blocks(run: RunData) -> list[_Block]:
     if after is None:
         blocks.append(("p", "The train split was not rebalanced (no 'after' counts, or the same as before)."))
     return blocks
+
+
+def _balance_sources(run: RunData) -> dict[str, dict[str, Any]]:
+    """Per class, how many added rows were new (augmented) texts and how many were copies (BalanceReport)."""
+    report = run.info.get("balance_report")
+    classes = report.get("classes") if isinstance(report, Mapping) else None
+    if not isinstance(classes, list):
+        return {}
+    return {str(c["label"]): c for c in classes if isinstance(c, Mapping) and "label" in c}
+
+
+def _int0(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _share(n: int, total: int) -> str:
@@ -700,6 +724,13 @@ def _setup_blocks(run: RunData) -> list[_Block]:
         ["loss", str(info.get("loss", "n/a"))],
         ["class weighting", str(info.get("class_weighting") or "none")],
         ["sampler", str(info.get("sampler") or "none")],
+    ]
+    weights = info.get("class_weights")
+    if isinstance(weights, list) and len(weights) == len(run.label_names):
+        rows.append(["class weights", ", ".join(f"{n} {_fmt(w, 3)}" for n, w in zip(run.label_names, weights))])
+    if info.get("posthoc"):
+        rows.append(["post-hoc adjustment", _json_compact(info["posthoc"])])
+    rows += [
         ["seed", str(info.get("seed", "n/a"))],
         ["train time", _fmt_seconds(info.get("train_time_s"))],
         ["wall time", _fmt_seconds(info.get("wall_time_s"))],

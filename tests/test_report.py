@@ -101,6 +101,10 @@ def make_run(
         "augmenters": [] if kind != "balanced" else [
             {"name": "eda", "version": "1", "config": {"p": 0.1, "ops": ["swap", "delete"]}}],
         "sampling_strategy": "not majority" if kind == "balanced" else None,
+        "class_weights": [round(sum(train_before) / (k * c), 6) for c in train_before] if kind == "balanced" else None,
+        "balance_report": None if train_after is None else {"classes": [
+            {"label": n, "before": b, "after": a, "synthetic": (a - b) // 2, "duplicated": (a - b) - (a - b) // 2}
+            for n, b, a in zip(names, train_before, train_after)]},
         "versions": {"transformers": "5.24.0", "torch": "2.13.0+cpu", "nlp_balance": "0.1.0"},
         "train_time_s": float(rng.uniform(10, 100)), "wall_time_s": float(rng.uniform(100, 200)),
         "kind": kind,
@@ -230,6 +234,9 @@ def test_render_report_with_baseline(runs: dict[str, Path]) -> None:
     dist = json.loads((run / "distribution.json").read_text())
     added = dist["after"]["train"]["counts"]["ABBR"] - dist["before"]["train"]["counts"]["ABBR"]
     assert f"{added:+,}" in text
+    assert f"{added // 2:,}" in text and f"{added - added // 2:,}" in text  # synthetic vs duplicated rows
+    weights = json.loads((run / "run_info.json").read_text())["class_weights"]
+    assert f"ABBR {weights[0]:.3f}" in text
     assert "transformers" in text and "5.24.0" in text
 
 
