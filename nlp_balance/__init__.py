@@ -38,6 +38,14 @@ _EXPORTS: dict[str, str] = {
     "BalancedTrainingArguments": "trainer",
     "imbalance_metrics": "metrics",
     "adjust_logits": "posthoc",
+    # sharing and running
+    "push_balanced_dataset": "hub",
+    "push_trained_model": "hub",
+    "dataset_card": "hub",
+    "model_card": "hub",
+    "load_recipe": "recipes",
+    "run_recipe": "pipeline",
+    "load_classifier": "inference",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -61,9 +69,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .balance import Balancer, BalanceReport
     from .data import DataValidationError, encode_labels, load_text_dataset, validate_text_dataset
     from .distribution import ClassDistribution, class_distribution, format_distribution, plot_class_distribution
+    from .hub import dataset_card, model_card, push_balanced_dataset, push_trained_model
+    from .inference import load_classifier
     from .losses import build_loss
     from .metrics import imbalance_metrics
+    from .pipeline import run_recipe
     from .posthoc import adjust_logits
+    from .recipes import load_recipe
     from .sampling import RandomOverSampler, RandomUnderSampler, resolve_sampling_strategy
     from .trainer import BalancedTrainer, BalancedTrainingArguments
     from .weights import compute_class_weights

@@ -174,7 +174,11 @@ def cmd_balance(args: argparse.Namespace) -> int:
     elif suffix == ".csv":
         train.to_csv(str(out), index=False)
     else:
+        from .hub import write_dataset_card
+
         balanced.save_to_disk(str(out))
+        write_dataset_card(out, balanced, source=str(args.source), balancer=balancer, before=before,
+                           label_column=args.label_column, text_column=args.text_column)
     print(f"balanced data written to {out}")
     if args.push_to_hub:
         from .hub import push_balanced_dataset
