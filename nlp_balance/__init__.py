@@ -48,7 +48,37 @@ _EXPORTS: dict[str, str] = {
     "load_classifier": "inference",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "Augmenter",
+    "BalanceReport",
+    "BalancedTrainer",
+    "BalancedTrainingArguments",
+    "Balancer",
+    "ClassDistribution",
+    "DataValidationError",
+    "RandomOverSampler",
+    "RandomUnderSampler",
+    "__version__",
+    "adjust_logits",
+    "build_loss",
+    "class_distribution",
+    "compute_class_weights",
+    "dataset_card",
+    "encode_labels",
+    "format_distribution",
+    "get_augmenter",
+    "imbalance_metrics",
+    "load_classifier",
+    "load_recipe",
+    "load_text_dataset",
+    "model_card",
+    "plot_class_distribution",
+    "push_balanced_dataset",
+    "push_trained_model",
+    "resolve_sampling_strategy",
+    "run_recipe",
+    "validate_text_dataset",
+]
 
 
 def __getattr__(name: str) -> Any:
