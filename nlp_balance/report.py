@@ -542,10 +542,21 @@ def _curve(history: list[dict[str, Any]], key: str) -> tuple[list[float], list[f
     return steps, values
 
 
+def _split_history(history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(during training, after it)``: the Trainer appends a ``train_runtime`` summary when training ends;
+    evaluations logged after it (of the reloaded best checkpoint) are not points of the curve."""
+    for i, entry in enumerate(history):
+        if "train_runtime" in entry:
+            return history[:i], history[i + 1:]
+    return history, []
+
+
 def _plot_training(run: RunData, path: Path) -> Path | None:
-    train = _curve(run.log_history, "loss")
-    evals = _curve(run.log_history, "eval_loss")
-    macro = _curve(run.log_history, "eval_macro_f1")
+    during, after = _split_history(run.log_history)
+    train = _curve(during, "loss")
+    evals = _curve(during, "eval_loss")
+    macro = _curve(during, "eval_macro_f1")
+    final = _curve(after, "eval_macro_f1")[1]
     if not (train[0] or evals[0] or macro[0]):
         return None
     plt = _pyplot()
@@ -565,6 +576,9 @@ def _plot_training(run: RunData, path: Path) -> Path | None:
         best = int(np.argmax(macro[1]))
         right.annotate(f"best {macro[1][best]:.3f}", (macro[0][best], macro[1][best]), fontsize=8,
                        textcoords="offset points", xytext=(0, 6), ha="center")
+        if final:
+            right.axhline(final[-1], color="grey", linestyle="--", linewidth=1,
+                          label=f"final evaluation {final[-1]:.3f}")
         right.legend(fontsize=8)
     else:
         right.text(0.5, 0.5, "no eval macro-F1 logged", ha="center", va="center", transform=right.transAxes)

@@ -25,6 +25,7 @@ from nlp_balance.distribution import ClassDistribution
 from nlp_balance.metrics import compute_imbalance_metrics
 from nlp_balance.report import (
     PLOT_FILES,
+    _split_history,
     _use_log_scale,
     compare_runs,
     headline,
@@ -136,6 +137,8 @@ def make_run(
                 history.append({"eval_loss": 1.5 * np.exp(-step / 80), "eval_macro_f1": min(1.0, step / 120),
                                 "eval_accuracy": 0.5, "epoch": step / 50, "step": step})
         history.append({"train_runtime": 12.0, "train_loss": 0.9, "epoch": 2.0, "step": 100})
+        # The pipeline's trainer.evaluate() of the reloaded best checkpoint, logged after training.
+        history.append({"eval_loss": 1.5 * np.exp(-50 / 80), "eval_macro_f1": 50 / 120, "epoch": 2.0, "step": 100})
         (folder / "log_history.json").write_text(json.dumps(history))
     with (folder / "predictions.jsonl").open("w", encoding="utf-8") as handle:
         for text, y, p, pr in zip(texts, test_labels, preds, probs):
@@ -418,6 +421,13 @@ def test_confusion_rebuilt_from_predictions_and_log_scale_rule(tmp_path: Path, t
     assert _use_log_scale([84, 1245]) is False  # ratio 14.8
     assert _use_log_scale([100, 2001]) is True  # ratio 20.01
     assert _use_log_scale([500, 500], [10, 1000]) is True
+
+
+def test_history_after_training_is_not_part_of_the_curves() -> None:
+    history = [{"loss": 1.0, "step": 10}, {"eval_loss": 0.9, "eval_macro_f1": 0.5, "step": 20},
+               {"train_runtime": 3.0, "step": 20}, {"eval_loss": 0.95, "eval_macro_f1": 0.4, "step": 20}]
+    assert _split_history(history) == (history[:2], history[3:])
+    assert _split_history(history[:2]) == (history[:2], [])
 
 
 def test_cli_main(runs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
