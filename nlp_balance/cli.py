@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--private", action="store_true", help="with --push-to-hub: create a private repo")
         p.set_defaults(func=cmd_balance)
 
+    p = sub.add_parser("wordnet", help="find WordNet (NLTK data or a WordNet 3.0 database), cache it, and check it")
+    p.set_defaults(func=cmd_wordnet)
+
     try:  # commands of the training half, present once those modules are installed
         from .cli_train import add_train_commands
     except ImportError:  # pragma: no cover - only while a partial install
@@ -126,6 +129,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         path = plot_class_distribution(dists, args.plot)
         print(f"plot written to {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def cmd_wordnet(args: argparse.Namespace) -> int:
+    from .augment.wordnet import main as wordnet_main
+
+    return wordnet_main([])
 
 
 def build_augmenter(names: Sequence[str] | None, params: dict[str, Any]) -> Any:

@@ -32,14 +32,14 @@ echo ">> installing nlp_balance[$EXTRAS] (editable)"
 "${PIP[@]}" install -c "$constraints" -e ".[$EXTRAS]"
 
 # WordNet: NLTK's downloader needs the network; Debian ships the same WordNet 3.0 database.
-if ! "$PY" -m nlp_balance.augment.wordnet >/dev/null 2>&1; then
-  if [ ! -d /usr/share/wordnet ] && command -v apt-get >/dev/null 2>&1; then
+if ! "$VENV/bin/nlp-balance" wordnet >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
     echo ">> installing WordNet 3.0 from Debian (wordnet-base, wordnet-sense-index)"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends wordnet-base wordnet-sense-index >/dev/null
   fi
 fi
-"$PY" -m nlp_balance.augment.wordnet
+"$VENV/bin/nlp-balance" wordnet
 touch "$VENV/.nlp_balance-setup"
 echo ">> setup complete"
