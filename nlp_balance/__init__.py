@@ -46,6 +46,9 @@ _EXPORTS: dict[str, str] = {
     "load_recipe": "recipes",
     "run_recipe": "pipeline",
     "load_classifier": "inference",
+    "render_report": "report",
+    "compare_runs": "report",
+    "headline": "report",
 }
 
 __all__ = [
@@ -62,11 +65,13 @@ __all__ = [
     "adjust_logits",
     "build_loss",
     "class_distribution",
+    "compare_runs",
     "compute_class_weights",
     "dataset_card",
     "encode_labels",
     "format_distribution",
     "get_augmenter",
+    "headline",
     "imbalance_metrics",
     "load_classifier",
     "load_recipe",
@@ -75,6 +80,7 @@ __all__ = [
     "plot_class_distribution",
     "push_balanced_dataset",
     "push_trained_model",
+    "render_report",
     "resolve_sampling_strategy",
     "run_recipe",
     "validate_text_dataset",
@@ -106,6 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .pipeline import run_recipe
     from .posthoc import adjust_logits
     from .recipes import load_recipe
+    from .report import compare_runs, headline, render_report
     from .sampling import RandomOverSampler, RandomUnderSampler, resolve_sampling_strategy
     from .trainer import BalancedTrainer, BalancedTrainingArguments
     from .weights import compute_class_weights

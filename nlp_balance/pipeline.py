@@ -43,7 +43,7 @@ from .recipes import DEFAULT_MODEL, Recipe
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TRAINING_DEFAULTS", "RunResult", "run_recipe", "prepare_splits", "build_balancer", "resolve_model_path", "baseline_recipe"]
+__all__ = ["TRAINING_DEFAULTS", "RunResult", "baseline_recipe", "build_balancer", "prepare_splits", "resolve_model_path", "run_recipe"]
 
 #: Training defaults a recipe starts from (any of them can be overridden in ``training:``).
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -209,14 +209,8 @@ def run_recipe(recipe: Recipe, *, resume: bool = False, with_baseline: bool | No
     if with_baseline if with_baseline is not None else recipe.output.baseline:
         baseline = _run_single(baseline_recipe(recipe), resume=resume, kind="baseline")
     result = _run_single(recipe, resume=resume, kind="balanced")
-    result.baseline = baseline
-    if baseline is not None and _is_main_process():
-        _render(result.run_dir)
+    result.baseline = baseline  # the baseline ran first, so the run's report already compares with it
     return result
-
-
-def _is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _render(run_dir: Path) -> None:
