@@ -234,7 +234,8 @@ CORE: dict[str, tuple[str, ...]] = {
         "The parcel went to my old address, which apparently is still saved in my account.",
         "The charge is on my card so the order went through, but there's no tracking at all.",
         "Someone at the depot keeps saying my address doesn't exist. It does.",
-        "I returned the wrong item by mistake, can the courier pick up the right one and bring the other back?",
+        "I returned the wrong item by mistake, can the courier "
+        "pick up the right one and bring the other back?",
         "Can I get the {product} delivered to my work address instead? My account only lets me pick one.",
         "Not asking for my money back yet, I just need to know if order {order} is coming at all.",
         "The payment was taken {when} and the order still says 'awaiting dispatch'.",
@@ -253,7 +254,8 @@ CORE: dict[str, tuple[str, ...]] = {
         "The promo code {code} didn't apply and I paid full price.",
         "My {plan} renewed automatically and nobody told me it would. How do I turn that off?",
         "Can I pay for my order in instalments?",
-        "There's a pending authorisation of {amount} from an order I cancelled, will it disappear on its own?",
+        "There's a pending authorisation of {amount} from an "
+        "order I cancelled, will it disappear on its own?",
         "The price dropped the day after I bought the {product}, can you match the new price?",
         "I was charged in euros instead of dollars and my bank added a conversion fee.",
         "The invoice shows the wrong company name, can you reissue it?",
@@ -307,7 +309,8 @@ CORE: dict[str, tuple[str, ...]] = {
         "Please don't refund anything, just tell me which card was charged for order {order}.",
         "My card was charged {amount} for a parcel that hasn't even shipped yet, is that how it works?",
         "Someone at my company needs a receipt for the {product}, can you email it?",
-        "I didn't mean to upgrade to the {plan}, I must have clicked it by accident. Can I switch back to free?",
+        "I didn't mean to upgrade to the {plan}, I must have "
+        "clicked it by accident. Can I switch back to free?",
         "The app shows a charge I don't understand, it just says 'pre-authorisation'.",
         "My account says I owe {amount} on pay later, but I paid it {when}.",
         "Is the {amount} on my card a deposit? The {product} hasn't been delivered yet.",
@@ -377,7 +380,7 @@ CORE: dict[str, tuple[str, ...]] = {
     "product_defect": (
         "The {product} [stopped working|died|packed in|gave up] after [two|three|a few] days.",
         "My {product} arrived with a crack down the side.",
-        "The {product} won't turn on, even after charging it overnight.",
+        "The {product} [won't turn on|won't switch on|is completely dead], even after charging it overnight.",
         "Some parts are missing from the box, there are no screws for the legs.",
         "The {product} makes a loud [grinding|clicking|buzzing] noise whenever I use it.",
         "The zip on the {product} broke the first time I used it.",
@@ -388,13 +391,14 @@ CORE: dict[str, tuple[str, ...]] = {
         "It smells like burning plastic when I switch it on, is that normal?",
         "The stitching came apart after one wash.",
         "The app won't pair with my {product}, it just says device not found.",
-        "Can you send me a replacement {product}? Mine is faulty.",
+        "Can you send me a [replacement|new] {product}? Mine "
+        "is [faulty|defective|broken|not working properly].",
         "The charging cable that came with it doesn't fit the port.",
         "The label says M but it fits like an XS, I think the size is wrong.",
-        "The screen on the {product} flickers all the time.",
+        "The [screen|display|light] on the {product} [flickers|goes dim|cuts out] all the time.",
         "The handle snapped off the first time I lifted the pan.",
         "Is the {product} still under warranty? It already broke.",
-        "My {product} overheats and shuts itself off after ten minutes.",
+        "My {product} [overheats|gets really hot] and shuts itself off after [ten|twenty|a few] minutes.",
         "The buttons on the remote keep sticking.",
         "There were no instructions in the box and I can't work out how to assemble it.",
         "The paint is peeling off the chair after a week.",
@@ -422,7 +426,7 @@ CORE: dict[str, tuple[str, ...]] = {
         "The timer on the {product} doesn't work, it just keeps running.",
         "I got the {product} as a gift and it rattles, something is loose inside.",
         # near-boundary: delivery, refund, account and billing vocabulary, defect intent
-        "It arrived with a dent and now the door doesn't close properly.",
+        "It arrived with a [dent|crack|bent corner] and now the [door|lid|drawer] doesn't close properly.",
         "The glass was shattered inside the box when I opened it.",
         "The parcel came {when} and the {product} inside already doesn't charge.",
         "I don't want a refund, I just need the {product} to work. It keeps switching off.",
@@ -441,9 +445,11 @@ CORE: dict[str, tuple[str, ...]] = {
     "refund": (
         "I returned the {product} two weeks ago and still haven't got my [money back|refund].",
         "When will the [refund|money] for order {order} show up on my card?",
-        "I cancelled order {order} before it shipped, please refund me.",
-        "You said the refund was processed on {date} but my bank shows nothing.",
-        "I only got a partial refund, the shipping cost wasn't included.",
+        "I cancelled order {order} before it [shipped|was dispatched|left the warehouse], "
+        "[please refund me|can I have my money back|where is my refund]?",
+        "You said the [refund|reimbursement|credit] was [processed|issued|sent] "
+        "on {date} but my [bank|card|account] shows nothing.",
+        "I only got [a partial refund|part of my money back], the [shipping|delivery] cost wasn't included.",
         "Can I get the refund to my {payment} instead of store credit?",
         "The return label doesn't scan, how am I supposed to send it back and get my money?",
         "It's been over 30 days, can I still return the {product} for a refund?",
@@ -452,13 +458,14 @@ CORE: dict[str, tuple[str, ...]] = {
         "The courier confirmed you received my return on {date}, so where is my refund?",
         "The {product} isn't what I expected and I'd like to send it back for my money.",
         "The refund status has said 'approved' for ten days, when does it actually get paid?",
-        "How long do refunds to PayPal take?",
+        "How long do [refunds|reimbursements] to [PayPal|a credit card|Apple Pay|a debit card] take?",
         "I dropped the return off at the post office {when}, do I need to do anything else to be refunded?",
         "The return window closed a day ago but I was in hospital, could you still refund it?",
         "Why was a restocking fee taken off my refund?",
         "The {product} I got as a gift doesn't fit, can the money go back to the person who bought it?",
         "I'm still waiting for the refund for the {product} you told me to keep.",
-        "I changed my mind about the {product}, it's still sealed. Money back please.",
+        "I changed my mind about the {product}, it's still sealed. "
+        "[Money back please.|Can I return it for a refund?|How do I get my money back?]",
         "My refund was rejected because the item was 'used', it wasn't.",
         "Your warehouse signed for my return {when} but the refund still says pending.",
         "The refund was issued as store credit without asking me. I want it back on my card.",
@@ -474,7 +481,8 @@ CORE: dict[str, tuple[str, ...]] = {
         "Could you refund the difference? I paid for the large size and you sent the small one.",
         "I'd like to cancel my {plan} and get a refund, I haven't used it once this year.",
         "Half of my order was cancelled by you, but I paid for all of it. When do I get that part back?",
-        "The {product} was faulty, I don't want another one, just reimburse me.",
+        "The {product} was faulty, I don't want another one, "
+        "[just reimburse me|just refund it|I'd rather have the money].",
         "You refunded {amount} for a {amount2} order, please send the rest.",
         "Do I get my money back if I refuse the delivery at the door?",
         "I sent back the {product} and the {product2} in one box but only got money back for one.",
@@ -489,25 +497,27 @@ CORE: dict[str, tuple[str, ...]] = {
         "I was charged for two but only got one. Please send back the money for the missing one.",
         "Can I get my money back for the {plan}? I signed up by mistake {when}.",
         "Not interested in a voucher, I want the {amount} back on my card.",
-        "The {product} still works but I don't need it anymore, it's within 14 days. How do I get my money back?",
+        "The {product} still works but I don't need it anymore, "
+        "it's within 14 days. How do I get my money back?",
     ),
     "security_fraud": (
-        "Someone placed an order on my account that I didn't make, it's going to an address in {city}.",
+        "[Someone|Somebody] placed an order on my account that I "
+        "didn't [make|place], it's going to an address in {city}.",
         "There's a {amount} charge from {shop} on my card and I have never shopped with you.",
         "I got an email saying my account is suspended and asking for my card number, is that really you?",
         "My password was changed and it wasn't me. Now I can't get in.",
         "Somebody spent my gift card balance, it's gone and I didn't use it.",
         "Login alert from {city} at 3am. I've never been there, please lock my account.",
         "The email on my account was changed to one I don't recognise.",
-        "Orders I never placed are showing up in my order history.",
+        "[Orders|Purchases] I never [placed|made] are showing up in my [order history|account].",
         "Someone called me pretending to be {shop} support and asked for my verification code.",
         "My saved card was used for three orders yesterday and none of them were me.",
         "I think my account was hacked, my address and phone number are different now.",
         "A seller on your marketplace asked me to pay outside the app, is that legit?",
         "Is {site} really your website? It looked exactly like yours and I typed my login into it.",
         "Someone redeemed my reward points, I had {points} and now it's zero.",
-        "The app shows a device logged into my account that isn't mine.",
-        "Please freeze my account, I think someone has my password.",
+        "The app shows a [device|phone|laptop] logged into my account that isn't mine.",
+        "Please [freeze|lock|block] my account, I think someone [has|got hold of|knows] my password.",
         "Someone is using my account to send messages to sellers.",
         "There's a new saved card on my account that isn't mine.",
         "I got a call saying my {shop} account was compromised and they needed remote access to my laptop.",
@@ -519,9 +529,11 @@ CORE: dict[str, tuple[str, ...]] = {
         "I got a login code I didn't request. Is someone trying to get into my account?",
         "My bank flagged several payments to {shop} that I didn't authorise.",
         "A parcel I didn't order arrived in my name with a note asking me to forward it.",
-        "I received an invoice by email with your logo asking me to pay {amount}, I've never ordered anything.",
+        "I received an invoice by email with your logo asking "
+        "me to pay {amount}, I've never ordered anything.",
         "Somebody changed the delivery address on my order to somewhere I've never lived.",
-        "I clicked a link in a message about a held parcel and now there are charges on my card I didn't make.",
+        "I clicked a link in a message about a held parcel "
+        "and now there are charges on my card I didn't make.",
         "I keep getting password reset emails that I never asked for.",
         "My {plan} was bought on my account but not by me.",
         "Two orders to an address in {city} were paid with my PayPal and I didn't place them.",
@@ -529,10 +541,20 @@ CORE: dict[str, tuple[str, ...]] = {
         "I got an email about a refund with a link asking me to confirm my card details, is it real?",
         "My account now has a different phone number and I can't log in anymore.",
         "My account shows a login from a {device} I don't own.",
-        "There's an order for a {product} in my account that I never made, please cancel it and check my account.",
+        "There's an order for a {product} in my account that "
+        "I never made, please cancel it and check my account.",
         "I didn't sign up for the {plan}, someone must have used my card.",
         "A courier delivered a {product} I never ordered, and now I'm being charged for it.",
         "The address on my account was changed and I didn't do it.",
+        "My account is showing an address in {city} and a phone number I don't know.",
+        "I can't log in and the email on my account now ends in a domain I've never used.",
+        "Why does my account have orders going to {city}? I live nowhere near there.",
+        "There are three payments to {shop} on my statement from {when} and I haven't bought anything in months.",
+        "I got a text with a {shop} login code but I wasn't trying to log in.",
+        "My reward points balance is zero and I haven't spent any of them.",
+        "My gift card says it's already been redeemed, I only got it {when} and haven't used it.",
+        "The order confirmation in my inbox is for a {product} going to {city}, I didn't buy that.",
+        "A woman called saying she's from your billing team and needed the security code on my card.",
     ),
 }
 
@@ -601,7 +623,8 @@ DETAILS: dict[str, tuple[str, ...]] = {
     ),
     "product_defect": (
         "I've only used it a handful of times.", "I followed the instructions exactly.",
-        "I can send photos.", "It was a gift so this is embarrassing.", "I tried a different socket, same thing.",
+        "I can send photos.", "It was a gift so this is "
+        "embarrassing.", "I tried a different socket, same thing.",
         "I'd be happy with a replacement part.", "The box itself looked fine.",
     ),
     "refund": (
@@ -613,9 +636,8 @@ DETAILS: dict[str, tuple[str, ...]] = {
     "security_fraud": (
         "I've already called my bank to block the card.", "I never shared my password with anyone.",
         "I don't even live in {city}.", "Please tell me what information they could see.",
-        "I've changed my email password just in case.", "I think this is fraud.", "It looks like a scam.",
-        "I'm worried my account has been hacked.", "I'd like to report this as fraud.",
-        "Is this a phishing attempt?", "I have reported it to the police.",
+        "I've changed my email password just in case.", "I'm worried my account has been hacked.",
+        "Is this a phishing attempt?",
     ),
 }
 
@@ -629,7 +651,8 @@ CONTEXT = (
     "I checked the FAQ but it didn't cover this.", "It was my first order with {shop}.",
     "I paid with {payment}.", "My account email is {email}.", "I have screenshots if you need them.",
     "I ordered a few things at once.", "The chat agent told me to email instead.",
-    "I got the confirmation email at the time.", "Last time you sorted things out quickly, so fingers crossed.",
+    "I got the confirmation email at the time.", "Last time "
+    "you sorted things out quickly, so fingers crossed.",
     "I'm writing from my husband's phone.", "I use the same account for my small business.",
     "English isn't my first language, sorry.", "The order was for {amount} in total.",
     "I'm not very good with apps.", "The {product} was on sale at the time.",
@@ -647,7 +670,8 @@ SIDE: dict[str, tuple[str, ...]] = {
         "the tracking in the app is confusing",
     ),
     "billing": (
-        "I still need an invoice for it, but that's less urgent", "the promo code didn't work either, never mind",
+        "I still need an invoice for it, but that's less "
+        "urgent", "the promo code didn't work either, never mind",
         "I'd also like a receipt at some point", "the price seems to have gone up since",
         "my card was charged the right amount at least",
     ),
@@ -728,7 +752,7 @@ def _add_typos(text: str, count: int, rng: random.Random) -> str:
 
 
 def _roughen(text: str, register: str, rng: random.Random) -> str:
-    """Apply the surface habits of one writing register to a composed message."""
+    """Apply the surface habits of one writing register (casing, punctuation, typos, emoji) to a message."""
     if register == "clean":
         if rng.random() < 0.12:
             text = _add_typos(text, 1, rng)
@@ -754,8 +778,6 @@ def _roughen(text: str, register: str, rng: random.Random) -> str:
             text += " " + rng.choice(EMOJI)
         return text
     if register == "angry":
-        angry = rng.choice(ANGRY)
-        text = f"{angry} {text}" if rng.random() < 0.4 else f"{text} {angry}"
         words = text.split(" ")
         spots = [i for i, w in enumerate(words) if w.lower().strip(".,!?") in EMPHASIS]
         for i in rng.sample(spots, min(len(spots), rng.randint(1, 2))):
@@ -804,13 +826,15 @@ def compose(label: str, rng: random.Random) -> str:
     if shape != "short" and rng.random() < 0.4:
         other = rng.choice(sorted(k for k in SIDE if k != label))
         body.append(rng.choice(SIDE_INTROS).format(rng.choice(SIDE[other])))
+    register = rng.choices(REGISTERS, REGISTER_WEIGHTS)[0]
+    if register == "angry":
+        body.insert(0 if rng.random() < 0.4 else len(body), rng.choice(ANGRY))
     parts = body
     opening_p = {"short": 0.35, "medium": 0.6, "long": 0.8}[shape]
     if rng.random() < opening_p:
         parts = [_fill(rng.choice(OPENINGS), rng, values), *parts]
     if rng.random() < opening_p - 0.05:
         parts = [*parts, _fill(rng.choice(CLOSINGS), rng, values)]
-    register = rng.choices(REGISTERS, REGISTER_WEIGHTS)[0]
     return _roughen(" ".join(parts), register, rng)
 
 
