@@ -299,6 +299,15 @@ def _check_training(training: dict[str, Any]) -> None:
             if value < low or (high is not None and value > high) or (low == 0.0 and key != "weight_decay" and value == 0):
                 bound = f"in [{low}, {high}]" if high is not None else f"> {low}" if low == 0.0 else f">= {low}"
                 raise RecipeError(f"training.{key} must be {bound}, got {value!r}")
+    from .sampler import SAMPLER_MODES
+    from .trainer import CLASS_WEIGHTING_SCHEMES
+
+    for key, allowed in (("class_weighting", CLASS_WEIGHTING_SCHEMES), ("sampler", SAMPLER_MODES)):
+        value = training.get(key)
+        if value is not None and value not in allowed:
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise RecipeError(f"training.{key} must be null or one of {list(allowed)}, got {value!r}{hint}")
     _check_loss(training)
 
 
