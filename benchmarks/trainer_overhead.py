@@ -81,9 +81,7 @@ def run_once(kind: str, model, init_state, data, steps: int, seed: int, out_dir:
     )
     timer = StepTimer()
     if kind == "stock":
-        trainer = Trainer(
-            model=model, args=TrainingArguments(**common), train_dataset=data, callbacks=[timer]
-        )
+        trainer = Trainer(model=model, args=TrainingArguments(**common), train_dataset=data, callbacks=[timer])
     else:
         args = BalancedTrainingArguments(
             **common, loss="focal", class_weighting="balanced", sampler="weighted", metric_for_best_model=None
@@ -93,12 +91,43 @@ def run_once(kind: str, model, init_state, data, steps: int, seed: int, out_dir:
     return timer.durations[1:]  # the first step warms up caches and allocators
 
 
+def loss_overhead_us(trainer: BalancedTrainer, num_labels: int, repeats: int = 2000) -> dict[str, float]:
+    """Microseconds per forward+backward of the balanced loss vs plain cross-entropy on [32, C] logits.
+
+    This is the only per-step work BalancedTrainer adds (the model forward is the same), and unlike the
+    end-to-end step time it is hardly disturbed by other processes on the machine.
+    """
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(32, num_labels, generator=gen, requires_grad=True)
+    labels = torch.randint(0, num_labels, (32,), generator=gen)
+
+    def plain():
+        F.cross_entropy(logits, labels).backward()
+
+    def balanced():
+        total, count = trainer._loss_sum(logits, labels)
+        (total / count).backward()
+
+    out = {}
+    for name, fn in (("cross_entropy", plain), ("balanced_focal_weighted", balanced)):
+        for _ in range(50):
+            fn()
+        best = float("inf")
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            best = min(best, (time.perf_counter() - t) / repeats * 1e6)
+        out[name] = best
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument(
-        "--steps", type=int, default=12, help="timed steps per run (one warm-up step is added)"
-    )
+    parser.add_argument("--steps", type=int, default=12, help="timed steps per run (one warm-up step is added)")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
@@ -134,15 +163,32 @@ def main() -> None:
         per_repeat.append(medians)
     wall = time.perf_counter() - t0
 
-    summary = {
-        kind: 1.0 / statistics.median(d) for kind, d in results.items()
-    }  # steps/s from the median step
+    probe = BalancedTrainer(
+        model=model,
+        args=BalancedTrainingArguments(
+            output_dir=str(out_dir / "probe"),
+            report_to="none",
+            use_cpu=True,
+            loss="focal",
+            class_weighting="balanced",
+            sampler="weighted",
+        ),
+        train_dataset=data,
+    )
+    loss_us = loss_overhead_us(probe, len(names))
+    t = time.perf_counter()
+    list(probe._get_train_sampler())
+    sampler_ms = (time.perf_counter() - t) * 1e3
+
+    summary = {kind: 1.0 / statistics.median(d) for kind, d in results.items()}  # steps/s from the median step
     ratio = summary["balanced"] / summary["stock"]
     repeat_ratios = [m["stock"] / m["balanced"] for m in per_repeat]
     report = {
         "steps_per_s": summary,
         "ratio_balanced_over_stock": ratio,
         "per_repeat_ratio": repeat_ratios,
+        "loss_fwd_bwd_us": loss_us,
+        "sampler_epoch_ms": sampler_ms,
         "mean_step_s": {k: float(np.mean(d)) for k, d in results.items()},
         "timed_steps": {k: len(d) for k, d in results.items()},
         "repeats": opts.repeats,

@@ -64,6 +64,8 @@ LOSS_NAMES = (
 CLASS_WEIGHTING_SCHEMES = ("balanced", "inverse", "inverse_sqrt", "effective_number")
 _LABEL_COLUMNS = ("labels", "label")
 _MULTI_LABEL = "multi_label_classification"
+# Losses that need the class counts of the training labels (priors, margins, effective numbers).
+_COUNT_LOSSES = ("class_balanced", "logit_adjusted", "balanced_softmax", "ldam", "weighted_ce")
 
 
 def _parse_loss_params(value: Any, where: str) -> dict[str, Any]:
@@ -73,9 +75,7 @@ def _parse_loss_params(value: Any, where: str) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as err:
-            raise ValueError(
-                f"{where} must be a JSON object such as '{{\"gamma\": 2.0}}', got {value!r}"
-            ) from err
+            raise ValueError(f"{where} must be a JSON object such as '{{\"gamma\": 2.0}}', got {value!r}") from err
     if not isinstance(value, Mapping):
         raise ValueError(f"{where} must be a dict (or a JSON object string), got {value!r}")
     return dict(value)
@@ -103,9 +103,7 @@ class BalancedTrainingArguments(TrainingArguments):
     )
     class_weights: list[float] | None = field(
         default=None,
-        metadata={
-            "help": "Explicit class weights, one per class in label-id order (overrides class_weighting)."
-        },
+        metadata={"help": "Explicit class weights, one per class in label-id order (overrides class_weighting)."},
     )
     sampler: str | None = field(
         default=None,
@@ -116,9 +114,7 @@ class BalancedTrainingArguments(TrainingArguments):
     )
     drw_epoch: float | None = field(
         default=None,
-        metadata={
-            "help": "Deferred re-weighting: train unweighted until this epoch, then with class weights."
-        },
+        metadata={"help": "Deferred re-weighting: train unweighted until this epoch, then with class weights."},
     )
     metric_for_best_model: str | None = field(
         default="macro_f1",
@@ -138,8 +134,7 @@ class BalancedTrainingArguments(TrainingArguments):
         self.loss_params = _parse_loss_params(self.loss_params, "loss_params")
         if self.class_weighting is not None and self.class_weighting not in CLASS_WEIGHTING_SCHEMES:
             raise ValueError(
-                f"class_weighting={self.class_weighting!r} is not valid; "
-                f"use None or one of {CLASS_WEIGHTING_SCHEMES}"
+                f"class_weighting={self.class_weighting!r} is not valid; use None or one of {CLASS_WEIGHTING_SCHEMES}"
             )
         if self.class_weights is not None:
             if isinstance(self.class_weights, Mapping):
@@ -150,22 +145,15 @@ class BalancedTrainingArguments(TrainingArguments):
                 except (TypeError, ValueError) as err:
                     raise ValueError(f"class_weights must be numbers, got {self.class_weights!r}") from err
                 if not self.class_weights:
-                    raise ValueError(
-                        "class_weights is an empty list; give one weight per class or leave it unset"
-                    )
+                    raise ValueError("class_weights is an empty list; give one weight per class or leave it unset")
         if self.sampler is not None and self.sampler not in SAMPLER_MODES:
             raise ValueError(f"sampler={self.sampler!r} is not valid; use None or one of {SAMPLER_MODES}")
         if self.drw_epoch is not None:
-            if (
-                not isinstance(self.drw_epoch, (int, float))
-                or not math.isfinite(self.drw_epoch)
-                or self.drw_epoch < 0
-            ):
+            if not isinstance(self.drw_epoch, (int, float)) or not math.isfinite(self.drw_epoch) or self.drw_epoch < 0:
                 raise ValueError(f"drw_epoch must be a number >= 0, got {self.drw_epoch!r}")
             if self.class_weighting is None and self.class_weights is None:
                 raise ValueError(
-                    "drw_epoch (deferred re-weighting) needs class weights: "
-                    "set class_weighting or class_weights"
+                    "drw_epoch (deferred re-weighting) needs class weights: set class_weighting or class_weights"
                 )
         super().__post_init__()
 
@@ -192,8 +180,7 @@ class DeferredReweightingCallback(TrainerCallback):
     def __init__(self, loss_fn: nn.Module, weights: torch.Tensor, start_epoch: float) -> None:
         if not hasattr(loss_fn, "set_class_weights"):
             raise ValueError(
-                "deferred re-weighting needs a loss with set_class_weights(); "
-                f"{type(loss_fn).__name__} has none"
+                f"deferred re-weighting needs a loss with set_class_weights(); {type(loss_fn).__name__} has none"
             )
         self.loss_fn = loss_fn
         self.weights = weights
@@ -218,8 +205,12 @@ class DeferredReweightingCallback(TrainerCallback):
         self._update(state.epoch or 0.0)
 
 
-def _dataset_labels(dataset: Any) -> np.ndarray | None:
-    """All labels of a dataset (``labels`` or ``label`` column), or ``None`` when it has no such column."""
+def _dataset_labels(dataset: Any, allow_iterate: bool = True) -> np.ndarray | None:
+    """All labels of a dataset (``labels`` or ``label`` column), or ``None`` when it has no such column.
+
+    A ``datasets.Dataset`` is read column-wise; another map-style dataset is read item by item, which
+    only happens when ``allow_iterate`` (its ``__getitem__`` may be expensive).
+    """
     if dataset is None:
         return None
     column_names = getattr(dataset, "column_names", None)
@@ -229,7 +220,7 @@ def _dataset_labels(dataset: Any) -> np.ndarray | None:
                 values = dataset[col]
                 return np.asarray(values.to_pylist() if hasattr(values, "to_pylist") else list(values))
         return None
-    if not has_length(dataset) or isinstance(dataset, torch.utils.data.IterableDataset):
+    if not allow_iterate or not has_length(dataset) or isinstance(dataset, torch.utils.data.IterableDataset):
         return None
     rows = []
     for i in range(len(dataset)):
@@ -281,9 +272,7 @@ class BalancedTrainer(Trainer):
         **trainer_kwargs: Any,
     ) -> None:
         if trainer_kwargs.get("compute_loss_func") is not None:
-            raise ValueError(
-                "BalancedTrainer computes the loss itself: pass loss=... instead of compute_loss_func"
-            )
+            raise ValueError("BalancedTrainer computes the loss itself: pass loss=... instead of compute_loss_func")
         if args is not None and getattr(args, "label_smoothing_factor", 0) != 0:
             raise ValueError(
                 f"label_smoothing_factor={args.label_smoothing_factor} is not supported by BalancedTrainer; "
@@ -292,9 +281,7 @@ class BalancedTrainer(Trainer):
         # Positional order after (model, args): data_collator, train_dataset, eval_dataset,
         # processing_class, model_init, compute_loss_func, compute_metrics, ...
         if len(trainer_args) > 5 and trainer_args[5] is not None:
-            raise ValueError(
-                "BalancedTrainer computes the loss itself: pass loss=... instead of compute_loss_func"
-            )
+            raise ValueError("BalancedTrainer computes the loss itself: pass loss=... instead of compute_loss_func")
         user_metrics = trainer_args[6] if len(trainer_args) > 6 else trainer_kwargs.get("compute_metrics")
         super().__init__(model, args, *trainer_args, **trainer_kwargs)
 
@@ -306,14 +293,11 @@ class BalancedTrainer(Trainer):
         self.class_weighting = pick(class_weighting, "class_weighting", None)
         if self.class_weighting is not None and self.class_weighting not in CLASS_WEIGHTING_SCHEMES:
             raise ValueError(
-                f"class_weighting={self.class_weighting!r} is not valid; "
-                f"use None or one of {CLASS_WEIGHTING_SCHEMES}"
+                f"class_weighting={self.class_weighting!r} is not valid; use None or one of {CLASS_WEIGHTING_SCHEMES}"
             )
         self.sampler_mode = pick(sampler, "sampler", None)
         if self.sampler_mode is not None and self.sampler_mode not in SAMPLER_MODES:
-            raise ValueError(
-                f"sampler={self.sampler_mode!r} is not valid; use None or one of {SAMPLER_MODES}"
-            )
+            raise ValueError(f"sampler={self.sampler_mode!r} is not valid; use None or one of {SAMPLER_MODES}")
         self.drw_epoch = pick(drw_epoch, "drw_epoch", None)
         raw_weights = pick(class_weights, "class_weights", None)
 
@@ -326,18 +310,16 @@ class BalancedTrainer(Trainer):
         self.multi_label = getattr(config, "problem_type", None) == _MULTI_LABEL
 
         # Class statistics from the FULL training set, before any sharding between processes.
-        labels = _dataset_labels(self.train_dataset)
+        loss_name = loss_spec if isinstance(loss_spec, str) else None
+        needs_counts = self.class_weighting is not None or self.sampler_mode is not None or loss_name in _COUNT_LOSSES
+        labels = _dataset_labels(self.train_dataset, allow_iterate=needs_counts)
         self.class_counts_ = self._class_counts(labels) if labels is not None else None
         needs_labels = self.class_weighting is not None or self.sampler_mode is not None
         if needs_labels and self.class_counts_ is None:
             what = "class_weighting" if self.class_weighting is not None else "sampler"
-            raise ValueError(
-                f"{what} needs the training labels, but train_dataset has no 'labels' or 'label' column"
-            )
+            raise ValueError(f"{what} needs the training labels, but train_dataset has no 'labels' or 'label' column")
         if self.sampler_mode is not None and self.multi_label:
-            raise ValueError(
-                f"sampler={self.sampler_mode!r} needs single-label data; this model is multi-label"
-            )
+            raise ValueError(f"sampler={self.sampler_mode!r} needs single-label data; this model is multi-label")
         self.class_weights_ = self._resolve_weights(raw_weights)
 
         if self.drw_epoch is not None and self.class_weights_ is None:
@@ -363,8 +345,7 @@ class BalancedTrainer(Trainer):
         if self.multi_label:
             if labels.ndim != 2 or labels.shape[1] != self.num_labels:
                 raise ValueError(
-                    f"multi-label training labels must be [N, {self.num_labels}] rows, "
-                    f"got shape {labels.shape}"
+                    f"multi-label training labels must be [N, {self.num_labels}] rows, got shape {labels.shape}"
                 )
             valid = labels != -100
             return np.where(valid, labels, 0).astype(np.float64).sum(axis=0).round().astype(np.int64)
@@ -445,8 +426,7 @@ class BalancedTrainer(Trainer):
         if self.multi_label:
             if labels.shape != logits.shape:
                 raise ValueError(
-                    f"multi-label targets must have the logits' shape {tuple(logits.shape)}, "
-                    f"got {tuple(labels.shape)}"
+                    f"multi-label targets must have the logits' shape {tuple(logits.shape)}, got {tuple(labels.shape)}"
                 )
             mask = labels != -100
             target = torch.where(mask, labels, torch.zeros_like(labels)).to(logits.dtype)
@@ -457,8 +437,7 @@ class BalancedTrainer(Trainer):
                 rows = mask.all(dim=-1)
                 return (per * rows).sum() * logits.shape[-1], rows.sum() * logits.shape[-1]
             raise ValueError(
-                f"loss with reduction='none' returned shape {tuple(per.shape)}; "
-                f"expected {tuple(logits.shape)}"
+                f"loss with reduction='none' returned shape {tuple(per.shape)}; expected {tuple(logits.shape)}"
             )
         labels = labels.view(-1)
         mask = labels != -100
@@ -485,9 +464,7 @@ class BalancedTrainer(Trainer):
         # True: normalised over the whole accumulated step here. False: training_step divides by GA.
         self.loss_is_scaled_for_ga = num_items_in_batch is not None
         if "labels" not in inputs:
-            raise ValueError(
-                f"BalancedTrainer needs a 'labels' entry in each batch, got keys {sorted(inputs)}"
-            )
+            raise ValueError(f"BalancedTrainer needs a 'labels' entry in each batch, got keys {sorted(inputs)}")
         inputs = dict(inputs)
         labels = inputs.pop("labels")
         outputs = model(**inputs)  # no labels: the model computes no loss of its own
@@ -521,9 +498,7 @@ class BalancedTrainer(Trainer):
         dataset = self.train_dataset if train_dataset is None else train_dataset
         labels = _dataset_labels(dataset)
         if labels is None:
-            raise ValueError(
-                f"sampler={self.sampler_mode!r} needs a train dataset with a 'labels' or 'label' column"
-            )
+            raise ValueError(f"sampler={self.sampler_mode!r} needs a train dataset with a 'labels' or 'label' column")
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         return BalancedSampler(labels, self.sampler_mode, seed=seed, num_classes=self.num_labels)
 
@@ -536,8 +511,7 @@ class BalancedTrainer(Trainer):
         if key is not None and key not in metrics and not needed:
             if not self._warned_missing_metric:
                 logger.warning(
-                    "metric_for_best_model=%r is not among the evaluation metrics %s; "
-                    "best-model tracking is off",
+                    "metric_for_best_model=%r is not among the evaluation metrics %s; best-model tracking is off",
                     name,
                     sorted(metrics),
                 )
@@ -554,9 +528,7 @@ class BalancedTrainer(Trainer):
     def set_posthoc(self, adjustment: PosthocAdjustment | None) -> None:
         """Use ``adjustment`` in ``predict``/``evaluate`` from now on; saved by ``save_model``."""
         if adjustment is not None and len(adjustment.offsets) != self.num_labels:
-            raise ValueError(
-                f"adjustment has {len(adjustment.offsets)} offsets for {self.num_labels} classes"
-            )
+            raise ValueError(f"adjustment has {len(adjustment.offsets)} offsets for {self.num_labels} classes")
         self.posthoc = adjustment
 
     def fit_posthoc(
@@ -579,9 +551,7 @@ class BalancedTrainer(Trainer):
             adjustment = PosthocAdjustment.from_priors(np.maximum(self.class_counts_, 1), tau=tau)
         elif method == "threshold":
             if self.num_labels != 2:
-                raise ValueError(
-                    f"threshold tuning needs a binary task, this model has {self.num_labels} classes"
-                )
+                raise ValueError(f"threshold tuning needs a binary task, this model has {self.num_labels} classes")
             saved, self.posthoc = self.posthoc, None
             try:
                 out = self.predict(eval_dataset if eval_dataset is not None else self.eval_dataset)

@@ -94,9 +94,7 @@ def multi_label_data(n: int = 8, seed: int = 0) -> Dataset:
     labels = (rng.random((n, 3)) < [0.6, 0.3, 0.15]).astype(np.float32)
     labels[0] = [1, 1, 1]
     labels[1, 2] = -100.0  # one ignored element
-    return Dataset.from_dict(
-        {"input_ids": rng.integers(5, VOCAB, size=(n, 7)).tolist(), "labels": labels.tolist()}
-    )
+    return Dataset.from_dict({"input_ids": rng.integers(5, VOCAB, size=(n, 7)).tolist(), "labels": labels.tolist()})
 
 
 def make_args(tmp_path, per_device: int, ga: int, **extra) -> BalancedTrainingArguments:
@@ -122,9 +120,7 @@ def make_args(tmp_path, per_device: int, ga: int, **extra) -> BalancedTrainingAr
 
 
 def params_after_one_step(tmp_path, model, data, per_device, ga, **extra) -> dict[str, torch.Tensor]:
-    trainer = BalancedTrainer(
-        model=model, args=make_args(tmp_path, per_device, ga, **extra), train_dataset=data
-    )
+    trainer = BalancedTrainer(model=model, args=make_args(tmp_path, per_device, ga, **extra), train_dataset=data)
     trainer.train()
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -176,13 +172,9 @@ def test_ga_exact_for_model_without_kwargs(tmp_path):
     wrapped_full = NoKwargsWrapper(tiny_bert())
     probe = BalancedTrainer(model=wrapped_full, args=make_args(tmp_path / "p", 2, 4), train_dataset=data)
     assert probe.model_accepts_loss_kwargs is False
-    full = params_after_one_step(
-        tmp_path / "a", wrapped_full, data, 8, 1, loss="focal", class_weighting="balanced"
-    )
+    full = params_after_one_step(tmp_path / "a", wrapped_full, data, 8, 1, loss="focal", class_weighting="balanced")
     wrapped_accum = NoKwargsWrapper(tiny_bert())
-    accum = params_after_one_step(
-        tmp_path / "b", wrapped_accum, data, 2, 4, loss="focal", class_weighting="balanced"
-    )
+    accum = params_after_one_step(tmp_path / "b", wrapped_accum, data, 2, 4, loss="focal", class_weighting="balanced")
     strip = {f"inner.{k}": v for k, v in start.items()}
     assert_same_step(full, accum, strip)
 
@@ -213,21 +205,15 @@ def test_one_step_matches_hand_computed_sgd(tmp_path):
 
 def test_compute_loss_without_num_items_is_batch_mean(tmp_path):
     data = single_label_data(ignore=2)
-    trainer = BalancedTrainer(
-        model=tiny_bert(), args=make_args(tmp_path, 8, 1), train_dataset=data, loss="focal"
-    )
+    trainer = BalancedTrainer(model=tiny_bert(), args=make_args(tmp_path, 8, 1), train_dataset=data, loss="focal")
     batch = {"input_ids": torch.tensor(data["input_ids"]), "labels": torch.tensor(data["labels"])}
     loss = trainer.compute_loss(trainer.model, dict(batch))
     assert trainer.loss_is_scaled_for_ga is False
     logits = trainer.model(input_ids=batch["input_ids"]).logits
     mask = batch["labels"] != -100
-    expected = build_loss("focal", num_classes=3, reduction="none")(
-        logits[mask], batch["labels"][mask]
-    ).mean()
+    expected = build_loss("focal", num_classes=3, reduction="none")(logits[mask], batch["labels"][mask]).mean()
     torch.testing.assert_close(loss, expected)
-    loss2, outputs = trainer.compute_loss(
-        trainer.model, dict(batch), return_outputs=True, num_items_in_batch=12
-    )
+    loss2, outputs = trainer.compute_loss(trainer.model, dict(batch), return_outputs=True, num_items_in_batch=12)
     assert trainer.loss_is_scaled_for_ga is True
     torch.testing.assert_close(loss2, expected * mask.sum() / 12)
     assert outputs.logits.shape == (8, 3)
@@ -259,13 +245,9 @@ def test_class_weights_from_full_labels_and_keras_dict(tmp_path):
 
 def test_default_metrics_and_model_selection(tmp_path):
     data = single_label_data(n=16, ignore=0)
-    args = make_args(
-        tmp_path, 4, 1, max_steps=2, eval_strategy="steps", eval_steps=1, per_device_eval_batch_size=8
-    )
+    args = make_args(tmp_path, 4, 1, max_steps=2, eval_strategy="steps", eval_steps=1, per_device_eval_batch_size=8)
     assert args.metric_for_best_model == "macro_f1" and args.greater_is_better is True
-    trainer = BalancedTrainer(
-        model=tiny_bert(), args=args, train_dataset=data, eval_dataset=data, loss="focal"
-    )
+    trainer = BalancedTrainer(model=tiny_bert(), args=args, train_dataset=data, eval_dataset=data, loss="focal")
     trainer.train()
     metrics = trainer.evaluate()
     for key in (
@@ -351,9 +333,7 @@ def test_cli_flags_are_parsed(tmp_path):
     assert args.class_weights == [1.0, 2.5, 4.0]
     assert args.sampler == "sqrt" and args.drw_epoch == 1.5
     assert args.metric_for_best_model == "macro_f1" and args.greater_is_better is True
-    (args2,) = parser.parse_args_into_dataclasses(
-        ["--output_dir", str(tmp_path), "--class_weighting", "balanced"]
-    )
+    (args2,) = parser.parse_args_into_dataclasses(["--output_dir", str(tmp_path), "--class_weighting", "balanced"])
     assert args2.class_weighting == "balanced" and args2.loss == "ce"
     json.loads(args.to_json_string())  # serialisable with the extra fields
 
@@ -389,9 +369,7 @@ def test_trainer_rejects_conflicting_options(tmp_path):
             compute_loss_func=lambda *a, **k: 0,
         )
     with pytest.raises(ValueError, match="sampler"):
-        BalancedTrainer(
-            model=tiny_bert(), args=make_args(tmp_path, 2, 1), train_dataset=data, sampler="uniform"
-        )
+        BalancedTrainer(model=tiny_bert(), args=make_args(tmp_path, 2, 1), train_dataset=data, sampler="uniform")
     no_labels = Dataset.from_dict({"input_ids": [[5, 6]] * 4})
     with pytest.raises(ValueError, match="class_weighting needs the training labels"):
         BalancedTrainer(
@@ -407,9 +385,7 @@ def test_sampler_draws_reach_the_batches(tmp_path):
     rng = np.random.default_rng(0)
     n = 1500
     labels = rng.choice(3, size=n, p=[0.8, 0.15, 0.05])
-    data = Dataset.from_dict(
-        {"input_ids": rng.integers(5, VOCAB, size=(n, 4)).tolist(), "labels": labels.tolist()}
-    )
+    data = Dataset.from_dict({"input_ids": rng.integers(5, VOCAB, size=(n, 4)).tolist(), "labels": labels.tolist()})
     trainer = BalancedTrainer(
         model=tiny_bert(), args=make_args(tmp_path, 100, 1, sampler="weighted"), train_dataset=data
     )
@@ -418,3 +394,33 @@ def test_sampler_draws_reach_the_batches(tmp_path):
     assert len(seen) == n
     shares = np.bincount(seen, minlength=3) / len(seen)
     np.testing.assert_allclose(shares, [1 / 3] * 3, atol=0.05)
+
+
+class _ListDataset(torch.utils.data.Dataset):
+    """A plain map-style dataset (no columns): labels are read item by item, only when needed."""
+
+    def __init__(self, rows):
+        self.rows, self.reads = rows, 0
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        self.reads += 1
+        return self.rows[i]
+
+
+def test_plain_torch_dataset_labels_read_only_when_needed(tmp_path):
+    data = single_label_data(n=12, ignore=1)
+    rows = [{"input_ids": ids, "labels": y} for ids, y in zip(data["input_ids"], data["labels"])]
+    lazy = _ListDataset(rows)
+    BalancedTrainer(model=tiny_bert(), args=make_args(tmp_path, 4, 1), train_dataset=lazy, loss="focal")
+    assert lazy.reads == 0
+    eager = _ListDataset(rows)
+    trainer = BalancedTrainer(
+        model=tiny_bert(), args=make_args(tmp_path, 4, 1, class_weighting="balanced"), train_dataset=eager
+    )
+    kept = np.array([r["labels"] for r in rows if r["labels"] != -100])
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=kept)
+    np.testing.assert_allclose(trainer.class_weights_.numpy(), expected, rtol=1e-6)
+    trainer.train()
