@@ -26,7 +26,7 @@ from .sampling import SamplingStrategy, label_array, resolve_sampling_strategy
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Balancer", "BalanceReport", "ClassBalanceStats", "SOURCE_INDEX_COLUMN", "AUGMENTATION_COLUMN"]
+__all__ = ["AUGMENTATION_COLUMN", "SOURCE_INDEX_COLUMN", "BalanceReport", "Balancer", "ClassBalanceStats"]
 
 #: Provenance column: the row (in the input split) each output row was made from.
 SOURCE_INDEX_COLUMN = "source_index"
@@ -88,6 +88,13 @@ def _text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).digest()
 
 
+def _iter_column(ds: datasets.Dataset, column: str, chunk: int = 50_000) -> Any:
+    """Yield ``(row, value)`` of one column, reading ``chunk`` rows at a time (bounded memory)."""
+    for start in range(0, len(ds), chunk):
+        for offset, value in enumerate(ds[start:start + chunk][column]):
+            yield start + offset, value
+
+
 class _AugmentBatch:
     """The picklable function that ``datasets.map`` runs: config only, seeded per (source, copy)."""
 
@@ -129,6 +136,14 @@ class Balancer:
         allow_eval_split: rebalancing a split named test/validation changes evaluation data; it is
             refused unless this is true.
         load_from_cache_file: passed to ``datasets.map``.
+        plan: ``"global"`` (default) retries a failed augmentation with the next source of the class
+            and removes duplicates across the whole output; ``"per_source"`` gives every source row a
+            fixed quota of new rows that it fills (or falls short of) on its own, deduplicated against
+            every original text and its own outputs. Only ``"per_source"`` can be sharded.
+        shard: ``(i, n)``: compute only part ``i`` of ``n`` (see :mod:`nlp_balance.streaming`). Targets
+            come from the full label column; shard ``i`` returns original rows of its contiguous slice
+            and the new rows of the sources whose plan position falls in its contiguous slice, so the
+            ``n`` shards together hold exactly the rows of the unsharded result (same ``plan``).
     """
 
     def __init__(
@@ -146,13 +161,25 @@ class Balancer:
         split: str = "train",
         allow_eval_split: bool = False,
         load_from_cache_file: bool | None = None,
+        plan: Literal["global", "per_source"] = "global",
+        shard: tuple[int, int] | None = None,
     ) -> None:
+        if plan not in ("global", "per_source"):
+            raise ValueError(f"plan must be 'global' or 'per_source', got {plan!r}")
+        if shard is not None:
+            from .streaming import check_shard
+
+            shard = check_shard(shard)
+            if plan != "per_source" and augmenter is not None:
+                raise ValueError("sharding augmentation needs plan='per_source' (each source fills its own "
+                                 "quota, so shards do not depend on each other); got plan='global'")
         if augmenter is not None and not isinstance(augmenter, Augmenter):
             raise TypeError(f"augmenter must be an nlp_balance Augmenter or None, got {type(augmenter).__name__}")
         if max_synthetic_per_example is not None and (
             not isinstance(max_synthetic_per_example, int) or max_synthetic_per_example < 1
         ):
-            raise ValueError(f"max_synthetic_per_example must be a positive int or None, got {max_synthetic_per_example!r}")
+            raise ValueError(
+                f"max_synthetic_per_example must be a positive int or None, got {max_synthetic_per_example!r}")
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
             raise ValueError(f"seed must be an int, got {seed!r}")
         if num_proc is not None and (not isinstance(num_proc, int) or num_proc < 1):
@@ -173,6 +200,8 @@ class Balancer:
         self.split = split
         self.allow_eval_split = allow_eval_split
         self.load_from_cache_file = load_from_cache_file
+        self.plan = plan
+        self.shard = shard
 
     def get_config(self) -> dict[str, Any]:
         """Everything that determines the output (what the fingerprint and dataset cards record)."""
@@ -185,6 +214,7 @@ class Balancer:
             "text_column": self.text_column,
             "label_column": self.label_column,
             "on_shortfall": self.on_shortfall,
+            **({"plan": self.plan} if self.plan != "global" else {}),
         }
 
     # ------------------------------------------------------------------------------------------------
@@ -221,6 +251,8 @@ class Balancer:
                 raise ValueError(
                     f"the dataset already has a {col!r} column (was it balanced before?); rename or remove it "
                     "first so that provenance stays unambiguous")
+        if len(ds) == 0:
+            raise ValueError("cannot balance an empty dataset (0 rows); check the split and any filtering before it")
         y = label_array(ds, self.label_column)
         targets = resolve_sampling_strategy(y, self.sampling_strategy, "over-sampling", label_names=names)
         counts = {c: int((y == c).sum()) for c in targets}
@@ -233,6 +265,8 @@ class Balancer:
         cycles = {c: _SourceCycle(np.flatnonzero(y == c), self.seed, c, self.max_synthetic_per_example)
                   for c in sorted(targets) if targets[c] > counts[c]}
 
+        if self.plan == "per_source" or self.shard is not None:
+            return self._balance_per_source(ds, y, targets, counts, stats, report)
         base = self._with_provenance(ds, np.arange(len(ds), dtype=np.int64), "original")
         pieces: list[datasets.Dataset] = [base]
         if self.augmenter is not None and cycles:
@@ -250,18 +284,16 @@ class Balancer:
     def _with_provenance(self, ds: datasets.Dataset, sources: np.ndarray, kind: str) -> datasets.Dataset:
         picked = ds if kind == "original" else ds.select(sources)
         picked = picked.add_column(SOURCE_INDEX_COLUMN, sources.astype(np.int64),
-                                   new_fingerprint=Hasher.hash((picked._fingerprint, "src", kind)))  # noqa: SLF001
+                                   new_fingerprint=Hasher.hash((picked._fingerprint, "src", kind)))
         return picked.add_column(AUGMENTATION_COLUMN, [kind] * len(picked),
-                                 new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind)))  # noqa: SLF001
+                                 new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind)))
 
     def _augment_rounds(
         self, ds: datasets.Dataset, y: np.ndarray, targets: dict[int, int], counts: dict[int, int],
         cycles: dict[int, _SourceCycle], stats: dict[int, ClassBalanceStats], report: BalanceReport,
     ) -> list[datasets.Dataset]:
         assert self.augmenter is not None
-        seen: set[bytes] = set()
-        for start in range(0, len(ds), 50_000):
-            seen.update(_text_key(t) for t in ds[start:start + 50_000][self.text_column])
+        seen: set[bytes] = {_text_key(t) for _, t in _iter_column(ds, self.text_column)}
         fn = _AugmentBatch(self.augmenter, self.seed, self.text_column)
         accepted: list[datasets.Dataset] = []
         round_no = 0
@@ -281,16 +313,15 @@ class Balancer:
             cp = np.concatenate(plan_copy)
             plan = self._with_provenance(ds, src, self.augmenter.name)
             plan = plan.add_column("_nlpb_copy", cp.astype(np.int64),
-                                   new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())))  # noqa: SLF001
-            fingerprint = Hasher.hash((plan._fingerprint, self.get_config(), round_no))  # noqa: SLF001
+                                   new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())))
+            fingerprint = Hasher.hash((plan._fingerprint, self.get_config(), round_no))
             out = plan.map(
                 fn, batched=True, batch_size=self.batch_size, num_proc=self.num_proc,
                 new_fingerprint=fingerprint, load_from_cache_file=self.load_from_cache_file,
                 desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
             )
-            texts = out[self.text_column]
-            keep = np.zeros(len(texts), dtype=bool)
-            for i, text in enumerate(texts):
+            keep = np.zeros(len(out), dtype=bool)
+            for i, text in _iter_column(out, self.text_column):
                 c = int(y[src[i]])
                 if text is None:
                     stats[c].failed_attempts += 1
@@ -305,6 +336,120 @@ class Balancer:
                     continue
                 seen.add(key)
                 keep[i] = True
+                stats[c].synthetic += 1
+            kept = np.flatnonzero(keep)
+            if kept.size:
+                accepted.append(out.select(kept).remove_columns("_nlpb_copy"))
+        report.rounds = round_no
+        return accepted
+
+    def _balance_per_source(
+        self, ds: datasets.Dataset, y: np.ndarray, targets: dict[int, int], counts: dict[int, int],
+        stats: dict[int, ClassBalanceStats], report: BalanceReport,
+    ) -> datasets.Dataset:
+        """The shardable plan: each source row owns a fixed quota of new rows and fills it on its own."""
+        from .streaming import shard_bounds
+
+        index, num = self.shard if self.shard is not None else (0, 1)
+        # Quotas: the class's need spread round-robin over its seeded source order (as the global plan).
+        entries: list[tuple[int, int, int]] = []  # (class, source row, quota), in plan order
+        for c in sorted(targets):
+            need = targets[c] - counts[c]
+            if need <= 0:
+                continue
+            order = _SourceCycle(np.flatnonzero(y == c), self.seed, c, None).order
+            base, extra = divmod(need, order.size)
+            entries += [(c, int(s), base + (1 if j < extra else 0)) for j, s in enumerate(order)
+                        if base + (1 if j < extra else 0) > 0]
+        starts = np.cumsum([0] + [q for _, _, q in entries])
+        lo, hi = shard_bounds(int(starts[-1]), index, num)
+        mine = [e for e, start in zip(entries, starts[:-1]) if lo <= start < hi]
+        row_lo, row_hi = shard_bounds(len(ds), index, num)
+        pieces = [self._with_provenance(ds.select(range(row_lo, row_hi)) if num > 1 else ds,
+                                        np.arange(row_lo, row_hi, dtype=np.int64), "original")]
+        cap = self.max_synthetic_per_example
+        synth_quota = {(c, s): (q if cap is None or self.augmenter is None else min(q, cap)) for c, s, q in mine}
+        if self.augmenter is None:
+            synth_quota = dict.fromkeys(synth_quota, 0)
+        made: dict[tuple[int, int], int] = dict.fromkeys(synth_quota, 0)
+        if self.augmenter is not None and mine:
+            pieces += self._augment_per_source(ds, y, synth_quota, made, stats, report)
+        short = {(c, s): q - made[(c, s)] for c, s, q in mine if made[(c, s)] < q}
+        if short:
+            total = sum(short.values())
+            if self.augmenter is not None:
+                per_class = {}
+                for (c, _), n in short.items():
+                    per_class[c] = per_class.get(c, 0) + n
+                detail = ", ".join(f"{stats[c].label}: {n}" for c, n in sorted(per_class.items()))
+                msg = f"the augmenter could not write enough distinct new examples ({total} short; {detail})"
+                if self.on_shortfall == "raise":
+                    raise RuntimeError(msg + "; use on_shortfall='duplicate' or 'warn', or another augmenter")
+                if self.on_shortfall == "warn":
+                    warnings.warn(msg + "; those classes stay below their targets", stacklevel=4)
+                    short = {}
+                else:
+                    warnings.warn(msg + "; filled with duplicates (augmentation='duplicate')", stacklevel=4)
+            if short:
+                src = np.concatenate([np.full(n, s, dtype=np.int64) for (_, s), n in short.items()])
+                for (c, _), n in short.items():
+                    stats[c].duplicated += n
+                pieces.append(self._with_provenance(ds, src, "duplicate"))
+        self.target_counts_ = targets
+        self.report_ = report
+        return pieces[0] if len(pieces) == 1 else datasets.concatenate_datasets(pieces)
+
+    def _augment_per_source(
+        self, ds: datasets.Dataset, y: np.ndarray, quota: dict[tuple[int, int], int],
+        made: dict[tuple[int, int], int], stats: dict[int, ClassBalanceStats], report: BalanceReport,
+    ) -> list[datasets.Dataset]:
+        assert self.augmenter is not None
+        originals: set[bytes] = {_text_key(t) for _, t in _iter_column(ds, self.text_column)}
+        own: dict[int, set[bytes]] = {}
+        next_copy = dict.fromkeys(quota, 0)
+        fails = dict.fromkeys(quota, 0)
+        fn = _AugmentBatch(self.augmenter, self.seed, self.text_column)
+        accepted: list[datasets.Dataset] = []
+        round_no = 0
+        while True:
+            src_parts, copy_parts = [], []
+            for key, q in quota.items():
+                need = q - made[key]
+                if need > 0 and fails[key] < _MAX_FAILURES_PER_SOURCE:
+                    src_parts.append(np.full(need, key[1], dtype=np.int64))
+                    copy_parts.append(np.arange(next_copy[key], next_copy[key] + need, dtype=np.int64))
+                    next_copy[key] += need
+            if not src_parts:
+                break
+            round_no += 1
+            src, cp = np.concatenate(src_parts), np.concatenate(copy_parts)
+            plan = self._with_provenance(ds, src, self.augmenter.name)
+            plan = plan.add_column("_nlpb_copy", cp,
+                                   new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())))
+            fingerprint = Hasher.hash((plan._fingerprint, self.get_config(), "per_source", round_no))
+            out = plan.map(fn, batched=True, batch_size=self.batch_size, num_proc=self.num_proc,
+                           new_fingerprint=fingerprint, load_from_cache_file=self.load_from_cache_file,
+                           desc=f"Augmenting with {self.augmenter.name} (round {round_no})")
+            keep = np.zeros(len(out), dtype=bool)
+            for i, text in _iter_column(out, self.text_column):
+                s = int(src[i])
+                c = int(y[s])
+                key = (c, s)
+                if made[key] >= quota[key]:
+                    continue
+                if text is None:
+                    stats[c].failed_attempts += 1
+                    fails[key] += 1
+                    continue
+                digest = _text_key(text)
+                mine = own.setdefault(s, set())
+                if digest in originals or digest in mine:
+                    stats[c].duplicates_dropped += 1
+                    fails[key] += 1
+                    continue
+                mine.add(digest)
+                keep[i] = True
+                made[key] += 1
                 stats[c].synthetic += 1
             kept = np.flatnonzero(keep)
             if kept.size:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("nlp_balance")
 
@@ -44,7 +44,8 @@ def _key_values(pairs: Sequence[str] | None, option: str) -> dict[str, Any]:
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", help="Hub dataset id, local file or folder (csv/tsv/json/jsonl/parquet), or a save_to_disk folder")
+    p.add_argument("source", help="Hub dataset id, local file or folder (csv/tsv/json/jsonl/parquet), "
+                                  "or a save_to_disk folder")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
     p.add_argument("--name", default=None, help="Hub dataset configuration name")
@@ -84,8 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--num-proc", type=int, default=None)
         p.add_argument("--on-shortfall", choices=["duplicate", "warn", "raise"], default="duplicate")
+        p.add_argument("--plan", choices=["global", "per-source"], default=None,
+                       help="global: retry failed sources with other sources (default); per-source: each source "
+                            "fills its own quota, the plan that can be sharded (implied by --shard)")
+        p.add_argument("--shard", metavar="I/N", default=None,
+                       help="compute only part I of N (e.g. 0/4) to split the work across machines; the N "
+                            "outputs together equal one run with --plan per-source")
         p.add_argument("--out", required=True, metavar="PATH",
-                       help="a folder (save_to_disk of all splits), or FILE.jsonl / FILE.parquet / FILE.csv (train split)")
+                       help="a folder (save_to_disk of all splits), or FILE.jsonl / FILE.parquet / FILE.csv "
+                            "(train split)")
         p.add_argument("--push-to-hub", metavar="REPO", help="also push the balanced dataset with a dataset card")
         p.add_argument("--private", action="store_true", help="with --push-to-hub: create a private repo")
         p.set_defaults(func=cmd_balance)
@@ -146,11 +154,17 @@ def build_augmenter(names: Sequence[str] | None, params: dict[str, Any]) -> Any:
         if params:
             raise SystemExit(f"error: --aug-param given without --augmenter: {params}")
         return None
+    def build(name: str) -> Any:
+        try:
+            return get_augmenter(name, **params)
+        except TypeError as err:  # an unknown or misspelt --aug-param
+            raise ValueError(f"augmenter {name!r} does not take the parameters {sorted(params)}: {err}") from None
+
     if len(names) == 1:
-        return get_augmenter(names[0], **params)
+        return build(names[0])
     from .augment import Compose  # type: ignore[attr-defined]
 
-    return Compose([get_augmenter(n, **params) for n in names])
+    return Compose([build(n) for n in names])
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
@@ -163,14 +177,25 @@ def cmd_balance(args: argparse.Namespace) -> int:
     if not isinstance(dataset, datasets.DatasetDict):
         dataset = datasets.DatasetDict({"train": dataset})
     augmenter = build_augmenter(args.augmenter, _key_values(args.aug_param, "--aug-param"))
+    shard = None
+    if args.shard is not None:
+        from .streaming import parse_shard
+
+        shard = parse_shard(args.shard)
+        if args.plan == "global" and augmenter is not None:
+            raise ValueError("--shard needs --plan per-source (the global plan cannot be split across machines)")
+    plan = "per_source" if (args.plan == "per-source" or shard is not None) else "global"
     balancer = Balancer(
         augmenter, args.sampling_strategy, max_synthetic_per_example=args.max_synthetic_per_example,
         seed=args.seed, num_proc=args.num_proc, text_column=args.text_column,
-        label_column=args.label_column, on_shortfall=args.on_shortfall,
+        label_column=args.label_column, on_shortfall=args.on_shortfall, plan=plan, shard=shard,
     )
     before = class_distribution(dataset["train"], args.label_column)
     balanced = balancer.fit_resample(dataset)
     after = class_distribution(balanced["train"], args.label_column)
+    if shard is not None:
+        print(f"shard {shard[0]}/{shard[1]}: {len(balanced['train'])} rows (the union of all {shard[1]} shards is "
+              "the balanced split)")
     print("train split before and after balancing:")
     print(format_distribution({"before": before, "after": after}))
     out = Path(args.out)
@@ -208,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (DataValidationError, FileNotFoundError, KeyError, ValueError) as err:
+    except (DataValidationError, FileNotFoundError, KeyError, ValueError, PermissionError) as err:
         if args.verbose:
             raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err

@@ -26,9 +26,9 @@ __all__ = [
     "DataValidationError",
     "LoadReport",
     "encode_labels",
+    "get_class_label",
     "load_text_dataset",
     "validate_text_dataset",
-    "get_class_label",
 ]
 
 #: File suffix -> ``datasets`` builder name (and extra builder kwargs).
@@ -112,6 +112,11 @@ def load_text_dataset(
     dd = datasets.DatasetDict({split or "train": raw}) if single else raw
     report = LoadReport(source=source_name)
     dd = validate_text_dataset(dd, text_column, label_column, drop_invalid=drop_invalid, report=report)
+    for split_name, part in dd.items():
+        if len(part) == 0:
+            dropped = report.dropped.get(split_name)
+            why = f" after dropping every row as invalid ({dropped})" if dropped else ""
+            raise DataValidationError(f"{split_name}: the split has no rows{why}; there is nothing to classify")
     dd = encode_labels(dd, label_column, label_names=label_names)
     report.label_names = list(get_class_label(dd, label_column).names)
     out = dd[split or "train"] if single else dd
@@ -134,7 +139,7 @@ def _load_raw(
         raise TypeError(f"source must be a path, a Hub dataset id or a datasets object, got {type(source).__name__}")
     path = Path(source).expanduser()
     if path.exists():
-        return _load_local(path, split=split, **load_kwargs), str(path)
+        return _read_files(path, split=split, **load_kwargs), str(path)
     text = os.fspath(source)
     if text.startswith((".", "/", "~")) or text.endswith(tuple(_BUILDERS)) or os.sep + os.sep in text:
         raise FileNotFoundError(f"no such file or folder: {text!r}")
@@ -150,6 +155,20 @@ def _pick_split(dd: datasets.DatasetDict, split: str, where: str) -> datasets.Da
     if split not in dd:
         raise KeyError(f"split {split!r} not found in {where}; available splits: {sorted(dd)}")
     return dd[split]
+
+
+def _read_files(path: Path, *, split: str | None, **load_kwargs: Any) -> datasets.Dataset | datasets.DatasetDict:
+    """:func:`_load_local`, with the readers' own failures (bad JSON, an empty file) named by the path."""
+    try:
+        return _load_local(path, split=split, **load_kwargs)
+    except (KeyError, FileNotFoundError, ValueError):
+        raise
+    except (datasets.exceptions.DatasetGenerationError, StopIteration, pa.ArrowException) as err:
+        cause = err.__cause__ or err.__context__ or err
+        detail = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+        if isinstance(err, StopIteration) or "StopIteration" in detail:
+            detail = "the file holds no rows"
+        raise DataValidationError(f"could not read {str(path)!r} as a dataset ({detail})") from err
 
 
 def _load_local(path: Path, *, split: str | None, **load_kwargs: Any) -> datasets.Dataset | datasets.DatasetDict:
@@ -192,7 +211,9 @@ def _load_local(path: Path, *, split: str | None, **load_kwargs: Any) -> dataset
     return dd[split_name] if split is not None else dd
 
 
-def get_class_label(dataset: datasets.Dataset | datasets.DatasetDict, label_column: str = "label") -> datasets.ClassLabel:
+def get_class_label(
+    dataset: datasets.Dataset | datasets.DatasetDict, label_column: str = "label",
+) -> datasets.ClassLabel:
     """Return the ``ClassLabel`` feature of ``label_column`` or raise an error that says how to get one."""
     ds = next(iter(dataset.values())) if isinstance(dataset, datasets.DatasetDict) else dataset
     if label_column not in ds.column_names:
@@ -206,7 +227,7 @@ def get_class_label(dataset: datasets.Dataset | datasets.DatasetDict, label_colu
 
 
 def _arrow_column(ds: datasets.Dataset, column: str) -> pa.ChunkedArray:
-    table = ds.with_format("arrow")[:] if ds._indices is not None else ds.data.table  # noqa: SLF001
+    table = ds.with_format("arrow")[:] if ds._indices is not None else ds.data.table
     return table.column(column)
 
 
@@ -218,6 +239,15 @@ def _first_index(mask: pa.ChunkedArray | pa.Array) -> int | None:
         return int(hits[0].as_py()) if len(hits) else None
     found = np.flatnonzero(arr.to_numpy(zero_copy_only=False))
     return int(found[0]) if found.size else None
+
+
+def _first_python_index(ds: datasets.Dataset, column: str, is_bad: Any, chunk: int = 10_000) -> int | None:
+    """First row whose (decoded) value satisfies ``is_bad``; a Python scan, used only on columns of mixed types."""
+    for start in range(0, len(ds), chunk):
+        for offset, value in enumerate(ds[start:start + chunk][column]):
+            if is_bad(value):
+                return start + offset
+    return None
 
 
 def validate_text_dataset(
@@ -258,6 +288,11 @@ def _validate_split(
     if not (isinstance(text_type, datasets.Value) and text_type.dtype in ("string", "large_string")):
         col = _arrow_column(ds, text_column)
         bad = _first_index(pc.invert(pc.is_null(col)))
+        if not isinstance(text_type, datasets.Value):  # e.g. Json: a file mixing strings and other values
+            bad = _first_python_index(ds, text_column, lambda v: v is not None and not isinstance(v, str))
+            if bad is None:  # every value is a string or missing: read it as a plain string column
+                ds = ds.cast_column(text_column, datasets.Value("string"))
+                return _validate_split(ds, split, text_column, label_column, drop_invalid, report)
         if text_type != datasets.Value("null") or bad is not None:
             example = ds[bad if bad is not None else 0][text_column]
             raise DataValidationError(
@@ -332,7 +367,11 @@ def encode_labels(
     for ds in dd.values():
         col = _arrow_column(ds, label_column)
         kinds.add(str(col.type))
-        values.update(v for v in pc.unique(col).to_pylist() if v is not None)
+        if _is_alias(str(col.type)):
+            values.update(v for v in pc.unique(col).to_pylist() if v is not None)
+    if not all(k in ("string", "large_string") or pa.types.is_integer(pa.type_for_alias(k)) for k in kinds
+               if _is_alias(k)) or not all(_is_alias(k) for k in kinds):
+        _raise_mixed_labels(dd, label_column, kinds)
     is_string = all(k in ("string", "large_string") for k in kinds)
     is_int = all(pa.types.is_integer(pa.type_for_alias(k)) if k not in ("string", "large_string") else False
                  for k in kinds)
@@ -368,6 +407,42 @@ def encode_labels(
     return out if isinstance(dataset, datasets.DatasetDict) else out["dataset"]
 
 
+def _is_alias(kind: str) -> bool:
+    try:
+        pa.type_for_alias(kind)
+    except (ValueError, KeyError):
+        return False
+    return True
+
+
+class _LabelTypeCheck:
+    """True for a label that is not a str/int, or whose type differs from the first label seen."""
+
+    def __init__(self) -> None:
+        self.first: type | None = None
+
+    def __call__(self, value: Any) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return True
+        if self.first is None:
+            self.first = type(value)
+        return type(value) is not self.first
+
+
+def _raise_mixed_labels(dd: datasets.DatasetDict, label_column: str, kinds: set[str]) -> None:
+    """Name the first row whose label is not a string or an integer (or differs in type from row 0)."""
+    for split, ds in dd.items():
+        row = _first_python_index(ds, label_column, _LabelTypeCheck())
+        if row is not None:
+            raise DataValidationError(
+                f"{split}: row {row} has label {ds[row][label_column]!r} in column {label_column!r}; labels must "
+                "all be strings or all be integers (0..K-1)")
+    raise DataValidationError(
+        f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel")
+
+
 def _cast_string_labels(
     ds: datasets.Dataset, label_column: str, mapping: Mapping[str, int], class_label: datasets.ClassLabel,
 ) -> datasets.Dataset:
@@ -396,6 +471,6 @@ def _check_ids_in_range(ds: datasets.Dataset, split: str, column: str, num: int,
     bad = pc.or_(pc.less(col, 0), pc.greater_equal(col, num))
     row = _first_index(bad)
     if row is not None:
-        value = ds.data.table.column(column)[row].as_py() if ds._indices is None else _arrow_column(ds, column)[row].as_py()  # noqa: SLF001
+        value = _arrow_column(ds, column)[row].as_py()
         raise DataValidationError(
             f"{split}: row {row} has label id {value} in column {column!r}, outside the {num} classes {list(names)}")
