@@ -58,22 +58,24 @@ WORDS = ["films", "Films", "FILMS", "good", "Good", "character", "ran", "childre
 PROTECTED = ["https://example.com/a?b=1&c=2", "www.test.org/page", "bob.smith@mail.com", "@user_1",
              "#TBT", "3.14", "1,000", "42nd", "2019"]
 SEPS = [" ", "  ", "\n", ", ", ". ", "! ", "\t", " (", ") ", " - ", "?\n\n"]
+# separators that no synonym contains: with these, which output stretch replaced which word is unambiguous
+MARKED_SEPS = [", ", "; ", "! ", "\n", " (", ") ", "?\n\n", " / "]
 
 
 @st.composite
-def pieced_text(draw: st.DrawFn) -> tuple[str, list[tuple[str, str]]]:
+def pieced_text(draw: st.DrawFn, seps: list[str] = SEPS) -> tuple[str, list[tuple[str, str]]]:
     """A text and its pieces: ("w", word), ("s", separator), ("p", protected span)."""
     n = draw(st.integers(1, 12))
     pieces: list[tuple[str, str]] = []
     if draw(st.booleans()):
-        pieces.append(("s", draw(st.sampled_from(SEPS))))
+        pieces.append(("s", draw(st.sampled_from(seps))))
     for i in range(n):
         if draw(st.integers(0, 4)) == 0:
             pieces.append(("p", draw(st.sampled_from(PROTECTED))))
         else:
             pieces.append(("w", draw(st.sampled_from(WORDS))))
         if i < n - 1 or draw(st.booleans()):
-            sep = draw(st.sampled_from(SEPS))
+            sep = draw(st.sampled_from(seps))
             pieces.append(("s", sep))
     # protected spans need whitespace around them to be recognised as such
     fixed: list[tuple[str, str]] = []
@@ -142,7 +144,7 @@ def test_separators_punctuation_and_line_breaks_kept(aug, data, seed) -> None:
 
 
 @FAST
-@given(data=pieced_text(), seed=st.integers(0, 10**6))
+@given(data=pieced_text(MARKED_SEPS), seed=st.integers(0, 10**6))
 def test_synonym_output_matches_the_pieces(data, seed) -> None:
     """Oracle built from the generator: every gap is kept, each word is kept or replaced in its case."""
     text, pieces = data

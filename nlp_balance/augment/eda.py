@@ -53,7 +53,6 @@ class RandomInsertion(WordAugmenter):
 
     def augment_one(self, text: str, rng: random.Random) -> str | None:
         """Insert ``aug_count`` synonyms; ``None`` if no word has a synonym."""
-        lookup = self._lookup()
         toks = tokenize(text, self._protector)
         words = toks.words
         if not words:
@@ -61,14 +60,15 @@ class RandomInsertion(WordAugmenter):
         n = aug_count(len(words), self.aug_p, self.aug_min, self.aug_max)
         if n <= 0:
             return None
+        memo = self._candidates()
         sources = []
         for s, e in words:
             word = text[s:e]
-            low = word.lower()
-            if not self._is_stopword(low):
-                cands = lookup(low)
-                if cands:
-                    sources.append((word, cands))
+            cands = memo.get(word)
+            if cands is None:
+                cands = self._fill(word, memo)
+            if cands:
+                sources.append((word, cands))
         if not sources:
             return None
         ends = sorted([e for _, e in words] + [e for _, e in toks.protected])

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import Augmenter, _check_probability, register_augmenter
-from .text import Protector, match_case, resolve_stopwords, splice, tokenize
+from .text import Protector, match_case, resolve_stopwords, split_words
 from .wordnet import SynonymTable, load_synonym_table
 
 __all__ = ["SynonymLookup", "SynonymReplacement", "inflect", "word_analyses"]
@@ -229,6 +229,18 @@ class WordAugmenter(Augmenter):
     def _lookup(self) -> SynonymLookup:
         return self.resource("synonyms", lambda: _shared_lookup(bool(getattr(self, "pos_filter", False))))
 
+    def _candidates(self) -> dict[str, tuple[str, ...]]:
+        """Per-process memo: word as written -> its candidates (``()`` for stopwords and unknown words)."""
+        return self.resource("candidates", dict)
+
+    def _fill(self, word: str, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        low = word.lower()
+        found = () if self._is_stopword(low) else self._lookup()(low)
+        if len(memo) >= 200_000:
+            memo.clear()
+        memo[word] = found
+        return found
+
     def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random]) -> list[str | None]:
         """Augment a batch; resources are fetched once per batch (see :meth:`Augmenter.augment_batch`)."""
         if len(texts) != len(rngs):
@@ -281,32 +293,56 @@ class SynonymReplacement(WordAugmenter):
 
     def augment_one(self, text: str, rng: random.Random) -> str | None:
         """Replace ``aug_count`` random eligible words; ``None`` if no word has a synonym."""
-        lookup = self._lookup()
-        words = tokenize(text, self._protector).words
+        return self._replace(text, rng, self._candidates())
+
+    def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random]) -> list[str | None]:
+        """Augment a batch (the base-class loop with the per-text look-ups hoisted out: this is hot)."""
+        if len(texts) != len(rngs):
+            raise ValueError(f"got {len(texts)} texts but {len(rngs)} random generators")
+        memo, p, replace = self._candidates(), self.p, self._replace
+        out: list[str | None] = []
+        for text, rng in zip(texts, rngs):
+            if not rng.random() < p:  # the same single draw as Augmenter._should_apply
+                out.append(None)
+                continue
+            result = replace(text, rng, memo)
+            out.append(None if result is None or result == text else result)
+        return out
+
+    def _replace(self, text: str, rng: random.Random, memo: dict[str, tuple[str, ...]]) -> str | None:
+        parts = split_words(text, self._protector.spans(text))  # words are the odd slots
+        chosen = self._choose(parts[1::2], rng, memo)
+        if not chosen:
+            return None
+        for k, rep in chosen:
+            parts[2 * k + 1] = rep
+        return "".join(parts)
+
+    def _choose(
+        self, words: list[str], rng: random.Random, memo: dict[str, tuple[str, ...]]
+    ) -> list[tuple[int, str]]:
+        """``(word index, replacement)`` for up to ``aug_count`` words visited in random order."""
         nw = len(words)
         if nw == 0:
-            return None
+            return []
         n = aug_count(nw, self.aug_p, self.aug_min, self.aug_max)
         if n <= 0:
-            return None
+            return []
         order = list(range(nw))
-        edits = []
+        chosen: list[tuple[int, str]] = []
         rand = rng.random
         for i in range(nw):  # lazy Fisher-Yates: visit words in random order, stop after n changes
             j = i + int(rand() * (nw - i))
             order[i], order[j] = order[j], order[i]
-            s, e = words[order[i]]
-            word = text[s:e]
-            low = word.lower()
-            if self._is_stopword(low):
-                continue
-            candidates = lookup(low)
+            k = order[i]
+            word = words[k]
+            candidates = memo.get(word)
+            if candidates is None:
+                candidates = self._fill(word, memo)
             if not candidates:
                 continue
             choice = candidates[int(rand() * len(candidates))]
-            edits.append((s, e, match_case(word, choice)))
-            if len(edits) >= n:
+            chosen.append((k, choice if word.islower() else match_case(word, choice)))
+            if len(chosen) >= n:
                 break
-        if not edits:
-            return None
-        return splice(text, edits)
+        return chosen

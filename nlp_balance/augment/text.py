@@ -27,18 +27,20 @@ __all__ = [
     "match_case",
     "resolve_stopwords",
     "splice",
+    "split_words",
     "tokenize",
 ]
 
 #: Built-in protected patterns, in priority order (an earlier match wins an overlap).
 DEFAULT_PROTECTED_PATTERNS: tuple[tuple[str, str], ...] = (
     # scheme or www. URL; trailing sentence punctuation is left outside the span
-    ("url", r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s<>\"'`]+?(?=[.,;:!?)\]}'\"`]*(?:\s|$|[<>\"]))"),
-    ("email", r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+    # (the look-behinds make each pattern start only at the beginning of a run: linear time)
+    ("url", r"(?<![A-Za-z0-9+.-])(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s<>\"'`]+?(?=[.,;:!?)\]}'\"`]*(?:\s|$|[<>\"]))"),
+    ("email", r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
     ("mention", r"@\w+"),
     ("hashtag", r"#\w+"),
     # any run of word characters that contains a digit, with the separators of numbers inside
-    ("number", r"\w*\d(?:[.,:/-]?\w)*"),
+    ("number", r"(?<!\w)\w*\d(?:[.,:/-]?\w)*"),
 )
 
 _PATTERNS = dict(DEFAULT_PROTECTED_PATTERNS)
@@ -49,8 +51,12 @@ _AT_RE = re.compile(f"(?:{_PATTERNS['email']})|(?:{_PATTERNS['mention']})")
 _HASH_RE = re.compile(_PATTERNS["hashtag"])
 _NUMBER_RE = re.compile(_PATTERNS["number"])
 _DIGIT_RE = re.compile(r"\d")
+_TRIGGER_RE = re.compile(r"[:@#\d]")  # cheap pre-check: no built-in pattern matches without one (or "www.")
 # A word: letters, optionally joined by an apostrophe or a hyphen ("don't", "well-known").
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+# The same, as capturing splitters (the ASCII one is faster and equivalent on ASCII text).
+_SPLIT_RE = re.compile(r"([^\W\d_]+(?:['\u2019-][^\W\d_]+)*)")
+_SPLIT_ASCII_RE = re.compile(r"([A-Za-z]+(?:['-][A-Za-z]+)*)")
 
 
 class Tokens(NamedTuple):
@@ -110,7 +116,7 @@ class Protector:
         """Sorted, non-overlapping protected ``(start, end)`` spans of ``text`` (overlaps merged)."""
         found: list[tuple[int, int]] = []
         kinds = 0
-        if self.builtin:
+        if self.builtin and (_TRIGGER_RE.search(text) is not None or "www." in text):
             if "://" in text or "www." in text:
                 found.extend(m.span() for m in _URL_RE.finditer(text))
                 kinds += 1
@@ -144,15 +150,19 @@ class Protector:
 _DEFAULT_PROTECTOR = Protector()
 
 
-def tokenize(text: str, protector: Protector | None = None) -> Tokens:
+def tokenize(
+    text: str, protector: Protector | None = None, protected: list[tuple[int, int]] | None = None
+) -> Tokens:
     """Split ``text`` into words and protected spans, as character offsets into ``text``.
 
     Separators (spaces, punctuation, line breaks) are the gaps between units and are never
-    returned: they are meant to be left alone.
+    returned: they are meant to be left alone. ``protected`` passes spans already found by
+    ``protector.spans(text)``.
     """
     if not isinstance(text, str):
         raise TypeError(f"expected a str, got {type(text).__name__}: {text!r:.80}")
-    protected = (protector or _DEFAULT_PROTECTOR).spans(text)
+    if protected is None:
+        protected = (protector or _DEFAULT_PROTECTOR).spans(text)
     if not protected:
         return Tokens(text, [m.span() for m in _WORD_RE.finditer(text)], protected)
     words: list[tuple[int, int]] = []
@@ -165,6 +175,30 @@ def tokenize(text: str, protector: Protector | None = None) -> Tokens:
     if pos < len(text):
         words.extend(m.span() for m in finditer(text, pos))
     return Tokens(text, words, protected)
+
+
+def split_words(text: str, protected: Sequence[tuple[int, int]] = ()) -> list[str]:
+    """Words of ``text`` as the odd slots of ``[sep, word, sep, ..., sep]``; ``"".join`` gives ``text`` back.
+
+    A faster equivalent of :func:`tokenize` for augmenters that only replace words in place:
+    replacing a word is assigning to its slot. ``protected`` are the spans from
+    :meth:`Protector.spans`; they are folded into the separators, so they are never slots.
+    """
+    splitter = _SPLIT_ASCII_RE if text.isascii() else _SPLIT_RE
+    if not protected:
+        return splitter.split(text)
+    parts = [""]
+    pos = 0
+    for s, e in protected:
+        gap = splitter.split(text[pos:s])
+        parts[-1] += gap[0]
+        parts.extend(gap[1:])
+        parts[-1] += text[s:e]
+        pos = e
+    gap = splitter.split(text[pos:])
+    parts[-1] += gap[0]
+    parts.extend(gap[1:])
+    return parts
 
 
 def match_case(template: str, word: str) -> str:
