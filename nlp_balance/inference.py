@@ -79,7 +79,8 @@ class TextClassifier:
 
 def load_classifier(path_or_id: str | Path, *, max_length: int = 128, device: str | None = None,
                     trust_remote_code: bool = False) -> TextClassifier:
-    """Load a model folder or Hub id (with ``posthoc.json`` when the folder has one)."""
+    """Load a model folder, an ensemble folder (``ensemble.json``) or a Hub id (with ``posthoc.json``
+    when the folder has one)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -88,6 +89,10 @@ def load_classifier(path_or_id: str | Path, *, max_length: int = 128, device: st
     path = Path(path_or_id)
     if path.is_dir() and (path / "model").is_dir() and not (path / "config.json").exists():
         path = path / "model"  # a run folder: use its model
+    if (path / "ensemble.json").is_file():  # an EasyEnsemble folder: members' probabilities averaged
+        from .ensemble import load_ensemble
+
+        return load_ensemble(path, max_length=max_length, device=device)
     source = str(path) if path.exists() else str(path_or_id)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     model = AutoModelForSequenceClassification.from_pretrained(source, trust_remote_code=trust_remote_code)
