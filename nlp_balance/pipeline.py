@@ -317,6 +317,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
             "train_rows": len(train), "train_time_s": round(train_time, 2),
             "wall_time_s": round(time.time() - started, 2),
             "world_size": trainer.args.world_size, "device": str(trainer.args.device),
+            "mixed_precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "no",
             "versions": _versions(),
         }
         _write_json(run_dir / "run_info.json", run_info)
