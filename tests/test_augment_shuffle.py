@@ -84,3 +84,8 @@ def test_real_multi_sentence_texts() -> None:
 def test_bad_mode() -> None:
     with pytest.raises(ValueError, match=r"mode must be one of .* got 'random'"):
         SentenceShuffle(mode="random")  # type: ignore[arg-type]
+
+
+def test_split_before_lower_case_is_undone() -> None:
+    assert sentence_spans("What does G.M.T. stand for ?") == [(0, 28)]
+    assert SentenceShuffle().augment_batch(["What does G.M.T. stand for ?"], [example_rng(0)]) == [None]

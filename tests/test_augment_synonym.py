@@ -139,3 +139,16 @@ def test_real_texts_change_and_keep_length_roughly() -> None:
         for src, out in zip(batch, outs):
             if out is not None:
                 assert abs(len(tokenize(out).words) - len(tokenize(src).words)) <= 3 * math.ceil(0.2 * 40)
+
+
+def test_capitalised_words_inside_a_sentence_are_kept_as_names() -> None:
+    text = "Where did Lord Shy walk ? Dogs bark.\nHouses stand"
+    keep = SynonymReplacement(aug_p=1.0)
+    changed_after_stop = 0
+    for seed in range(30):
+        out = keep(text, seed=seed)
+        assert "Lord Shy" in out  # mid-sentence capitals: probable names
+        changed_after_stop += "? Dogs" not in out or "\nHouses" not in out
+    assert changed_after_stop > 0  # sentence-initial capitals (after ? . or a line break) may change
+    free = SynonymReplacement(aug_p=1.0, keep_proper_nouns=False)
+    assert any("Lord Shy" not in free(text, seed=s) for s in range(30))

@@ -18,7 +18,10 @@ _MODES = ("shuffle", "swap_adjacent", "keep_first")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence, trailing whitespace excluded (nupunkt's default English model)."""
+    """``(start, end)`` of each sentence, trailing whitespace excluded (nupunkt's default English model).
+
+    A split before a lower-case letter is undone: it is almost always an abbreviation nupunkt missed.
+    """
     import nupunkt  # imported lazily: loads its model on first use
 
     spans = []
@@ -27,7 +30,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             e -= 1
         while s < e and text[s].isspace():
             s += 1
-        if e > s:
+        if e <= s:
+            continue
+        if spans and text[s].islower():
+            spans[-1] = (spans[-1][0], e)  # a "sentence" starting in lower case is a bad split ("G.M.T. stand")
+        else:
             spans.append((s, e))
     return spans
 

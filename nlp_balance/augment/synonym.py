@@ -133,6 +133,12 @@ def inflect(synonym: str, pos: str, inflection: str | None, table: SynonymTable)
     return None
 
 
+def _starts_sentence(separator: str) -> bool:
+    """Whether the word after ``separator`` begins a sentence (after . ! ? : or a line break)."""
+    tail = separator.rstrip(" \t\"'([\u201c\u2018")
+    return tail[-1:] in (".", "!", "?", ":", "\n", "\u2026") or "\n" in separator
+
+
 class SynonymLookup:
     """Memoised word -> candidate replacements (already inflected), for one table and POS setting."""
 
@@ -268,6 +274,8 @@ class SynonymReplacement(WordAugmenter):
         aug_max: most words to replace (``None``: no limit).
         stopwords: words never replaced (default: the English list shipped with nlp_balance).
         pos_filter: use only synonyms of the word's dominant WordNet part of speech (no tagger needed).
+        keep_proper_nouns: leave capitalised words alone unless they start a sentence (they are
+            mostly names: "Lord Ram", "Shy Glizzy"); all-caps words are still replaced.
         protected_words: extra words never changed (whole words, case-insensitive).
         protected_patterns: extra regular expressions whose matches are never changed.
         p: probability of augmenting a given text at all.
@@ -283,6 +291,7 @@ class SynonymReplacement(WordAugmenter):
         aug_max: int | None = None,
         stopwords: Sequence[str] | None = None,
         pos_filter: bool = False,
+        keep_proper_nouns: bool = True,
         protected_words: Sequence[str] = (),
         protected_patterns: Sequence[Any] = (),
         p: float = 1.0,
@@ -290,6 +299,7 @@ class SynonymReplacement(WordAugmenter):
         super().__init__(p=p)
         self._setup_words(aug_p, aug_min, aug_max, stopwords, protected_words, protected_patterns)
         self.pos_filter = bool(pos_filter)
+        self.keep_proper_nouns = bool(keep_proper_nouns)
 
     def augment_one(self, text: str, rng: random.Random) -> str | None:
         """Replace ``aug_count`` random eligible words; ``None`` if no word has a synonym."""
@@ -311,7 +321,7 @@ class SynonymReplacement(WordAugmenter):
 
     def _replace(self, text: str, rng: random.Random, memo: dict[str, tuple[str, ...]]) -> str | None:
         parts = split_words(text, self._protector.spans(text))  # words are the odd slots
-        chosen = self._choose(parts[1::2], rng, memo)
+        chosen = self._choose(parts[1::2], rng, memo, parts[0::2] if self.keep_proper_nouns else None)
         if not chosen:
             return None
         for k, rep in chosen:
@@ -319,9 +329,16 @@ class SynonymReplacement(WordAugmenter):
         return "".join(parts)
 
     def _choose(
-        self, words: list[str], rng: random.Random, memo: dict[str, tuple[str, ...]]
+        self,
+        words: list[str],
+        rng: random.Random,
+        memo: dict[str, tuple[str, ...]],
+        seps: list[str] | None = None,
     ) -> list[tuple[int, str]]:
-        """``(word index, replacement)`` for up to ``aug_count`` words visited in random order."""
+        """``(word index, replacement)`` for up to ``aug_count`` words visited in random order.
+
+        With ``seps`` (the separator before each word), capitalised words inside a sentence are skipped.
+        """
         nw = len(words)
         if nw == 0:
             return []
@@ -340,6 +357,8 @@ class SynonymReplacement(WordAugmenter):
             if candidates is None:
                 candidates = self._fill(word, memo)
             if not candidates:
+                continue
+            if seps is not None and k and word[0].isupper() and not word.isupper() and not _starts_sentence(seps[k]):
                 continue
             choice = candidates[int(rand() * len(candidates))]
             chosen.append((k, choice if word.islower() else match_case(word, choice)))
