@@ -124,6 +124,21 @@ class BalancedTrainingArguments(TrainingArguments):
         default=True,
         metadata={"help": "Whether a larger metric_for_best_model is better."},
     )
+    # Embedding-space synthesis (nlp_balance/embedding_synthesis.py explains the method and why it stays GA-exact).
+    embedding_synthesis: str | None = field(
+        default=None,
+        metadata={"help": "Synthesise head inputs for minority classes while training: 'smote' or 'mixup'."},
+    )
+    synthesis_k: int = field(default=5, metadata={"help": "Nearest same-class neighbours for 'smote'."})
+    synthesis_ratio: float = field(
+        default=1.0, metadata={"help": "Synthetic points per labelled example of a synthesis class (expected)."}
+    )
+    synthesis_weight: float = field(default=1.0, metadata={"help": "Weight of the synthetic losses."})
+    memory_bank_size: int = field(default=256, metadata={"help": "Pooled representations kept per class."})
+    synthesis_classes: list[int] | None = field(
+        default=None, metadata={"help": "Class ids that get synthetic points (default: every non-majority class)."}
+    )
+    mixup_alpha: float = field(default=0.4, metadata={"help": "Beta(alpha, alpha) mixing weight for 'mixup'."})
 
     def __post_init__(self) -> None:
         if not isinstance(self.loss, str) or not self.loss:
@@ -148,6 +163,14 @@ class BalancedTrainingArguments(TrainingArguments):
                     raise ValueError("class_weights is an empty list; give one weight per class or leave it unset")
         if self.sampler is not None and self.sampler not in SAMPLER_MODES:
             raise ValueError(f"sampler={self.sampler!r} is not valid; use None or one of {SAMPLER_MODES}")
+        if self.embedding_synthesis is not None:
+            from .embedding_synthesis import SYNTHESIS_METHODS
+
+            if self.embedding_synthesis not in SYNTHESIS_METHODS:
+                raise ValueError(
+                    f"embedding_synthesis={self.embedding_synthesis!r} is not valid; "
+                    f"use None or one of {SYNTHESIS_METHODS}"
+                )
         if self.drw_epoch is not None:
             if not isinstance(self.drw_epoch, (int, float)) or not math.isfinite(self.drw_epoch) or self.drw_epoch < 0:
                 raise ValueError(f"drw_epoch must be a number >= 0, got {self.drw_epoch!r}")
@@ -336,6 +359,14 @@ class BalancedTrainer(Trainer):
             self.compute_metrics = imbalance_metrics(self.label_names_, multi_label=self.multi_label)
         self._warned_missing_metric = False
         self.posthoc = self._resolve_posthoc(posthoc)
+        self.embedding_synthesizer = None
+        if getattr(self.args, "embedding_synthesis", None) is not None:
+            from .embedding_synthesis import EmbeddingSynthesizer
+
+            if self.multi_label:
+                raise ValueError("embedding_synthesis supports single-label classification only")
+            self.embedding_synthesizer = EmbeddingSynthesizer.from_args(self.args, self.num_labels, self.class_counts_)
+            self.embedding_synthesizer.attach(self.model)
 
     # ---- set-up helpers -------------------------------------------------------------------------
 
@@ -467,9 +498,23 @@ class BalancedTrainer(Trainer):
             raise ValueError(f"BalancedTrainer needs a 'labels' entry in each batch, got keys {sorted(inputs)}")
         inputs = dict(inputs)
         labels = inputs.pop("labels")
-        outputs = model(**inputs)  # no labels: the model computes no loss of its own
+        synth = self.embedding_synthesizer if model.training else None
+        if synth is not None:
+            with synth.capture():
+                outputs = model(**inputs)
+        else:
+            outputs = model(**inputs)  # no labels: the model computes no loss of its own
         logits = outputs["logits"] if isinstance(outputs, Mapping) else outputs[0]
         total, count = self._loss_sum(logits, labels)
+        # Hybrid terms, summed over items like the main loss so the normalisation below keeps GA exact:
+        # an auxiliary head's loss (nlp_balance.heads) and embedding-space synthetic examples.
+        aux = getattr(self.accelerator.unwrap_model(model), "auxiliary_loss_sum", None)
+        extra = aux(outputs, labels) if callable(aux) else None
+        if extra is not None:
+            total = total + extra
+        if synth is not None:
+            total = total + synth.loss_sum(labels, self.loss_fn, step=self.state.global_step,
+                                           rank=self.args.process_index, accelerator=self.accelerator)
         if num_items_in_batch is None:
             loss = total / count.clamp(min=1).to(total.dtype)
         else:
