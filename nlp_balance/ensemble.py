@@ -36,7 +36,14 @@ import numpy as np
 
 from .inference import TextClassifier
 
-__all__ = ["ENSEMBLE_FILENAME", "EasyEnsemble", "EnsembleClassifier", "is_ensemble_dir", "load_ensemble"]
+__all__ = [
+    "ENSEMBLE_FILENAME",
+    "EasyEnsemble",
+    "EnsembleClassifier",
+    "is_ensemble_dir",
+    "load_ensemble",
+    "run_easy_ensemble_recipe",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +173,7 @@ class EasyEnsemble:
         subsets = self.member_subsets(train_dataset)
         self.members, self.subset_sizes_ = [], []
         self.train_outputs_ = []
+        self.histories_: list[list[dict[str, Any]]] = []
         for i, (seed, subset) in enumerate(zip(self.member_seeds, subsets)):
             transformers.set_seed(seed)
             model = model_init()
@@ -178,6 +186,7 @@ class EasyEnsemble:
                         len(subset), seed)
             self.train_outputs_.append(trainer.train())
             self.members.append(trainer.model)
+            self.histories_.append(list(trainer.state.log_history))
             self.subset_sizes_.append(len(subset))
             self.last_trainer_ = trainer
         self.tokenizer = processing_class
@@ -312,3 +321,103 @@ def load_ensemble(path: str | Path, *, max_length: int = 128, device: str | None
     """Load a saved ensemble folder as an :class:`EnsembleClassifier` (used by ``load_classifier``)."""
     ens = EasyEnsemble.from_pretrained(path, device=device)
     return ens.classifier(max_length=max_length)
+
+
+def run_easy_ensemble_recipe(recipe: Any, *, kind: str = "balanced") -> Any:
+    """Run a recipe with ``method: easy_ensemble``: the run folder of ``pipeline.run_recipe``, with the
+    ensemble saved under ``run_dir/model/`` (called by :func:`nlp_balance.pipeline.run_recipe`)."""
+    import math
+    import shutil
+    import time
+
+    import transformers
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
+
+    from . import pipeline as pl
+    from .distribution import class_distribution
+    from .metrics import compute_imbalance_metrics
+
+    started = time.time()
+    transformers.set_seed(recipe.seed)
+    run_dir = recipe.run_dir
+    checkpoints = run_dir / "checkpoints"
+    args = pl._training_arguments(recipe, checkpoints)
+    text_col, label_col = recipe.dataset.text_column, recipe.dataset.label_column
+    with args.main_process_first(desc="data preparation"):
+        splits = pl.prepare_splits(recipe)
+        names = list(splits["train"].features[label_col].names)
+        before = {k: v.to_json() for k, v in class_distribution(splits, label_col).items()}
+        train = splits["train"]
+        balancer = pl.build_balancer(recipe)
+        if balancer is not None:
+            train = balancer.fit_resample(train)
+        model_path = pl.resolve_model_path(recipe.model.name_or_path)
+        tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision,
+                                                  trust_remote_code=recipe.model.trust_remote_code)
+
+        def encode(ds: Any, what: str) -> Any:
+            drop = [c for c in ds.column_names if c != label_col]
+            return ds.map(lambda b: tokenizer(b[text_col], truncation=True, max_length=recipe.model.max_length),
+                          batched=True, remove_columns=drop, desc=f"Tokenizing {what}")
+
+        train_tok, val_tok = encode(train, "train"), encode(splits["validation"], "validation")
+
+    def model_init() -> Any:
+        return AutoModelForSequenceClassification.from_pretrained(
+            model_path, num_labels=len(names), id2label=dict(enumerate(names)),
+            label2id={n: i for i, n in enumerate(names)}, revision=recipe.model.revision,
+            trust_remote_code=recipe.model.trust_remote_code,
+            ignore_mismatched_sizes=recipe.model.ignore_mismatched_sizes)
+
+    ens = EasyEnsemble(recipe.ensemble.n_members, sampling_strategy=recipe.ensemble.sampling_strategy,
+                       seed=recipe.seed, label_column=label_col)
+    train_started = time.time()
+    ens.fit(train_tok, model_init, args, eval_dataset=val_tok, processing_class=tokenizer,
+            data_collator=DataCollatorWithPadding(tokenizer))
+    train_time = time.time() - train_started
+    clf = ens.classifier(max_length=recipe.model.max_length)
+    val_probs = clf.predict_proba(splits["validation"][text_col])
+    val_metrics, _ = compute_imbalance_metrics(val_probs.argmax(-1), np.asarray(splits["validation"][label_col]), names)
+    probs = clf.predict_proba(splits["test"][text_col])
+    preds = probs.argmax(-1)
+    refs = np.asarray(splits["test"][label_col])
+    test_metrics, cm = compute_imbalance_metrics(preds, refs, names)
+    trainer = ens.last_trainer_
+    if trainer.is_world_process_zero():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "recipe.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
+        if recipe.output.save_model:
+            ens.save_pretrained(run_dir / "model")
+        run_info = {
+            "name": recipe.name, "kind": kind, "method": "easy_ensemble", "seed": recipe.seed,
+            "source": recipe.dataset.source, "label_names": names,
+            "model": model_path if recipe.model.name_or_path else pl.DEFAULT_MODEL,
+            "loss": getattr(trainer.args, "loss", "ce"), "loss_params": getattr(trainer, "loss_params", {}),
+            "class_weighting": recipe.training.get("class_weighting"), "class_weights": None,
+            "sampler": recipe.training.get("sampler"),
+            "augmenters": [] if balancer is None or balancer.augmenter is None else [balancer.augmenter.describe()],
+            "sampling_strategy": recipe.balancing.sampling_strategy,
+            "balance_report": None if balancer is None else balancer.report_.to_dict(), "posthoc": None,
+            "ensemble": {"n_members": ens.n_members, "member_seeds": ens.member_seeds,
+                         "subset_sizes": ens.subset_sizes_, "sampling_strategy": recipe.ensemble.sampling_strategy},
+            "train_rows": len(train), "train_time_s": round(train_time, 2),
+            "wall_time_s": round(time.time() - started, 2), "world_size": trainer.args.world_size,
+            "device": str(trainer.args.device), "versions": pl._versions(),
+        }
+        pl._write_json(run_dir / "run_info.json", run_info)
+        after = class_distribution(train_tok.select(ens.member_indices(train_tok)[0]), label_col).to_json()
+        pl._write_json(run_dir / "distribution.json", {"before": before, "after": {"train": after}})
+        pl._write_json(run_dir / "metrics.json", {"test": test_metrics, "validation": val_metrics})
+        pl._write_json(run_dir / "confusion_matrix.json", {"labels": names, "matrix": np.asarray(cm).tolist()})
+        history = [dict(entry, member=i) for i, out in enumerate(ens.histories_) for entry in out]
+        pl._write_json(run_dir / "log_history.json", history)
+        with open(run_dir / "predictions.jsonl", "w", encoding="utf-8") as fh:
+            for text, ref, pred, p in zip(splits["test"][text_col], refs, preds, probs):
+                fh.write(json.dumps({"text": text, "label": names[int(ref)], "prediction": names[int(pred)],
+                                     "probabilities": [round(float(x), 6) for x in p]}, ensure_ascii=False) + "\n")
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        pl._render(run_dir)
+    trainer.accelerator.wait_for_everyone()
+    headline = {k: test_metrics[k] for k in ("macro_f1", "balanced_accuracy", "accuracy") if k in test_metrics}
+    finite = {k: v for k, v in headline.items() if not (isinstance(v, float) and math.isnan(v))}
+    return pl.RunResult(run_dir=run_dir, metrics=finite)

@@ -145,3 +145,34 @@ def test_loading_a_broken_folder_says_what_is_wrong(tmp_path):
         EasyEnsemble.from_pretrained(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"ensemble\.json"):
         EasyEnsemble.from_pretrained(tmp_path / "nothing")
+
+
+def test_recipe_runs_an_ensemble_and_cli_predicts(tmp_path, tiny_bert_dir, shared_data):
+    """`nlp-balance train` with method: easy_ensemble writes the run folder; predict/evaluate read it."""
+    from nlp_balance.cli import main
+    from nlp_balance.recipes import RecipeError, load_recipe
+
+    run = tmp_path / "run"
+    recipe = tmp_path / "ens.yaml"
+    recipe.write_text("\n".join([
+        "name: tiny-ens", "seed: 3", "method: easy_ensemble", "ensemble: {n_members: 2}",
+        "dataset:", f"  source: {shared_data / 'sms_spam'}", "  max_train_samples: 200",
+        "model:", f"  name_or_path: {tiny_bert_dir}", "  max_length: 24",
+        "training: {num_train_epochs: 1, per_device_train_batch_size: 16, learning_rate: 0.001}",
+        "output:", f"  dir: {run}", "",
+    ]))
+    assert main(["train", str(recipe)]) == 0
+    for name in ("recipe.yaml", "run_info.json", "distribution.json", "metrics.json", "confusion_matrix.json",
+                 "log_history.json", "predictions.jsonl", "report.md"):
+        assert (run / name).is_file(), name
+    assert is_ensemble_dir(run / "model") and not (run / "checkpoints").exists()
+    info = json.loads((run / "run_info.json").read_text())
+    assert info["method"] == "easy_ensemble" and len(info["ensemble"]["subset_sizes"]) == 2
+    preds = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    clf = __import__("nlp_balance.inference", fromlist=["load_classifier"]).load_classifier(run, max_length=24)
+    assert isinstance(clf, EnsembleClassifier)
+    again = clf.predict([p["text"] for p in preds[:20]])
+    assert [p["label"] for p in again] == [p["prediction"] for p in preds[:20]]
+    with pytest.raises(RecipeError, match="method"):
+        recipe.write_text(recipe.read_text().replace("method: easy_ensemble", "method: bagging"))
+        load_recipe(recipe)
