@@ -133,6 +133,22 @@ class OutputConfig:
             raise RecipeError(f"{path}.posthoc must be null, 'logit_adjustment' or 'threshold', got {self.posthoc!r}")
 
 
+#: Values of the top-level ``method`` key.
+METHODS = ("single", "easy_ensemble")
+
+
+@dataclass
+class EnsembleConfig:
+    """EasyEnsemble members (``method: easy_ensemble``): each trains on an under-sampled train split."""
+
+    n_members: int = 5
+    sampling_strategy: Any = "auto"
+
+    def _check(self, path: str) -> None:
+        if self.n_members < 1:
+            raise RecipeError(f"{path}.n_members must be >= 1, got {self.n_members!r}")
+
+
 @dataclass
 class Recipe:
     """A whole run: data, balancing, model, training arguments and output."""
@@ -145,6 +161,8 @@ class Recipe:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: dict[str, Any] = field(default_factory=dict)
     output: OutputConfig = field(default_factory=OutputConfig)
+    method: str = "single"
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -352,6 +370,8 @@ def recipe_from_dict(data: Mapping[str, Any], *, check_training: bool = True) ->
     recipe = _build(Recipe, expanded, "")
     if not recipe.name or not re.fullmatch(r"[A-Za-z0-9._-]+", recipe.name):
         raise RecipeError(f"name must be a non-empty string of letters, digits, '.', '_' or '-', got {recipe.name!r}")
+    if recipe.method not in METHODS:
+        raise RecipeError(f"method must be one of {', '.join(METHODS)}, got {recipe.method!r}")
     if check_training:
         _check_training(recipe.training)
     return recipe
