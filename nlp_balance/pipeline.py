@@ -97,6 +97,7 @@ def baseline_recipe(recipe: Recipe) -> Recipe:
         base.training.pop(key, None)
     base.training["loss"] = "ce"
     base.output.baseline = False
+    base.method = "single"
     base.output.posthoc = None
     base.output.push_to_hub = None
     base.output.dir = str(recipe.run_dir / "baseline")
@@ -220,6 +221,10 @@ def _render(run_dir: Path) -> None:
 
 
 def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
+    if recipe.method == "easy_ensemble":
+        from .ensemble import run_easy_ensemble_recipe
+
+        return run_easy_ensemble_recipe(recipe, kind=kind)
     import torch
     import transformers
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
