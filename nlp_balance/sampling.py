@@ -39,8 +39,10 @@ def label_array(dataset: datasets.Dataset, label_column: str = "label") -> np.nd
     """The label column as an int64 numpy array, read from Arrow without Python objects."""
     if label_column not in dataset.column_names:
         raise ValueError(f"label column {label_column!r} not found; columns are {dataset.column_names}")
-    col = dataset.with_format("numpy", columns=[label_column])[label_column]
-    return np.asarray(col, dtype=np.int64)
+    # One Arrow read. (In datasets 5, ``ds.with_format("numpy")[col]`` is a lazy column that numpy
+    # converts row by row through the formatter: 197 s for 200,000 rows.)
+    col = dataset.with_format("arrow", columns=[label_column])[:][label_column]
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _class_key(key: Any, label_names: Sequence[str] | None) -> int:
