@@ -13,7 +13,7 @@ from .filters import DuplicateFilter, SimilarityFilter
 from .noise import CharNoise
 from .shuffle import SentenceShuffle
 from .synonym import SynonymReplacement
-from .wordnet import ensure_wordnet, find_wordnet, load_wordnet
+from .wordnet import WordNetNotFoundError, ensure_wordnet, find_wordnet, load_synonym_table, load_wordnet
 
 __all__ = [
     "AUGMENTERS",
@@ -31,10 +31,12 @@ __all__ = [
     "SimilarityFilter",
     "SomeOf",
     "SynonymReplacement",
+    "WordNetNotFoundError",
     "ensure_wordnet",
     "example_rng",
     "find_wordnet",
     "get_augmenter",
+    "load_synonym_table",
     "load_wordnet",
     "register_augmenter",
 ]

@@ -24,7 +24,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
-__all__ = ["Augmenter", "example_rng", "register_augmenter", "AUGMENTERS", "get_augmenter"]
+__all__ = ["AUGMENTERS", "Augmenter", "example_rng", "get_augmenter", "register_augmenter"]
 
 T = TypeVar("T")
 
