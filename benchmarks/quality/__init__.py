@@ -1,0 +1,1 @@
+"""Quality benchmark: does balancing help the small classes? (runner, data variants, renderer)."""

@@ -1,0 +1,159 @@
+"""Unit tests of the quality benchmark's pieces: long-tail profile, splits, resume, renderer statistics."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.quality import render as R
+from benchmarks.quality import run as runner
+from benchmarks.quality.results_io import append_row, done_keys, read_rows, row_key
+from benchmarks.quality.variants import long_tail_counts, stratified_split, subsample_long_tail
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TREC6_COUNTS = [84, 1148, 1245, 1215, 823, 856]  # ABBR DESC ENTY HUM LOC NUM (shared trec6 train)
+
+
+# ------------------------------------------------------------------------------- long-tail profile
+@pytest.mark.parametrize("ratio", [1.0, 10.0, 100.0])
+@pytest.mark.parametrize("counts", [TREC6_COUNTS, [500, 500, 500], [1000, 3, 400, 80]])
+def test_long_tail_counts_follow_an_exponential_profile(counts, ratio):
+    out = long_tail_counts(counts, ratio)
+    counts = np.asarray(counts)
+    k = len(counts)
+    order = sorted(range(k), key=lambda c: (-counts[c], c))  # size order, independent of the code's argsort
+    got = [int(out[c]) for c in order]
+    assert all(1 <= g <= counts[c] for g, c in zip(got, order))
+    assert got == sorted(got, reverse=True)
+    # Independent reference: the largest n_max with n_max * ratio**(-i/(K-1)) <= available count for all i.
+    n_max = min(counts[c] * ratio ** (i / (k - 1)) for i, c in enumerate(order))
+    n_max = min(n_max, counts[order[0]])
+    for i, g in enumerate(got):
+        assert abs(g - n_max * ratio ** (-i / (k - 1))) < 1.0 + 1e-9 or g == 1
+    if got[-1] > 1:
+        assert got[0] / got[-1] == pytest.approx(ratio, rel=0.15)
+
+
+def test_long_tail_counts_rejects_bad_input():
+    with pytest.raises(ValueError, match="ratio"):
+        long_tail_counts([10, 5], 0.5)
+    with pytest.raises(ValueError, match="at least one"):
+        long_tail_counts([10, 0], 10)
+    with pytest.raises(ValueError, match="two class"):
+        long_tail_counts([10], 10)
+
+
+def test_subsample_long_tail_is_seeded_and_exact():
+    rng = np.random.default_rng(123)
+    labels = rng.permutation(np.repeat(np.arange(6), TREC6_COUNTS))
+    idx = subsample_long_tail(labels, 100.0, seed=0)
+    assert len(np.unique(idx)) == len(idx)
+    assert np.bincount(labels[idx], minlength=6).tolist() == long_tail_counts(TREC6_COUNTS, 100.0).tolist()
+    assert np.array_equal(idx, subsample_long_tail(labels, 100.0, seed=0))
+    assert not np.array_equal(idx, subsample_long_tail(labels, 100.0, seed=1))
+
+
+def test_stratified_split_keeps_class_shares_and_partitions():
+    labels = np.repeat([0, 1, 2], [200, 40, 3])
+    tr, va = stratified_split(labels, 0.15, seed=0)
+    assert np.intersect1d(tr, va).size == 0
+    assert np.array_equal(np.sort(np.concatenate([tr, va])), np.arange(labels.size))
+    assert np.bincount(labels[va], minlength=3).tolist() == [30, 6, 1]  # at least one of a tiny class
+
+
+@pytest.mark.skipif(not (DATA / "trec6" / "train.jsonl").exists(), reason="shared data not present")
+def test_long_tail_variant_of_trec6_on_real_data():
+    from benchmarks.quality.variants import load_variant
+
+    full = load_variant("trec6")
+    lt = load_variant("trec6_lt100")
+    assert lt["test"]["text"] == full["test"]["text"]  # test unchanged
+    counts = np.bincount(lt["train"]["label"]) + np.bincount(lt["validation"]["label"])
+    assert counts.max() / counts.min() == pytest.approx(100.0, rel=0.15)
+    assert not set(lt["validation"]["text"]) & set(full["test"]["text"]) - set(full["train"]["text"])
+
+
+# ------------------------------------------------------------------------------------------- resume
+def _row(method="ce", seed=0, **kw):
+    return {"protocol": "fast", "dataset": "trec6", "method": method, "seed": seed, "params": {"kind": "loss"},
+            "macro_f1": 0.5, **kw}
+
+
+def test_results_file_survives_a_torn_last_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_row(path, _row(seed=0))
+    with path.open("a") as fh:
+        fh.write('{"protocol": "fast", "datas')  # a run killed mid-write
+    assert [r["seed"] for r in read_rows(path)] == [0]
+    append_row(path, _row(seed=1))
+    assert [r["seed"] for r in read_rows(path)] == [0, 1]
+    assert row_key(_row(seed=1)) in done_keys(read_rows(path))
+    assert row_key(_row(seed=1)) != row_key({**_row(seed=1), "params": {"kind": "loss", "gamma": 2}})
+
+
+def test_runner_skips_rows_already_present(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(sess, prep, method, params, seed):
+        calls.append((prep, method, seed))
+        return {"dataset": prep, "method": method, "params": params, "seed": seed, "macro_f1": 0.1,
+                "smallest_class_f1": 0.0, "best_epoch": 1}
+
+    monkeypatch.setattr(runner, "run_fast_one", fake_run)
+    monkeypatch.setattr(runner, "versions", lambda: {})
+    out = tmp_path / "fast.jsonl"
+    sess = runner.Session("fast", out)
+    monkeypatch.setattr(sess, "prepare", lambda name, embed=True: name)
+    runner.run_phase(sess, ["trec6"], ["ce", "focal_g2"], [0, 1])
+    assert len(calls) == 4
+    # A new session over the same file (a restarted run) does nothing more, then only the new seed.
+    sess2 = runner.Session("fast", out)
+    monkeypatch.setattr(sess2, "prepare", lambda name, embed=True: name)
+    runner.run_phase(sess2, ["trec6"], ["ce", "focal_g2"], [0, 1])
+    assert len(calls) == 4
+    runner.run_phase(sess2, ["trec6"], ["ce", "focal_g2"], [0, 1, 2])
+    assert calls[4:] == [("trec6", "ce", 2), ("trec6", "focal_g2", 2)]
+    assert len(read_rows(out)) == 6
+
+
+# ------------------------------------------------------------------------------- renderer statistics
+def test_mean_std_and_pooled_std_match_the_statistics_module():
+    a, b = [0.71, 0.74, 0.69, 0.73], [0.60, 0.66, 0.61]
+    assert R.mean_std(a) == pytest.approx((statistics.mean(a), statistics.stdev(a)))
+    ss = statistics.variance(a) * (len(a) - 1) + statistics.variance(b) * (len(b) - 1)
+    assert R.pooled_std(a, b) == pytest.approx(math.sqrt(ss / (len(a) + len(b) - 2)))
+    assert math.isnan(R.pooled_std([0.5], [0.6]))
+
+
+def test_compare_marks_only_differences_beyond_two_pooled_std():
+    base = [0.50, 0.52, 0.48, 0.51, 0.49]  # std 0.0158
+    delta, marked = R.compare([x + 0.05 for x in base], base)
+    assert delta == pytest.approx(0.05) and marked
+    delta, marked = R.compare([x + 0.02 for x in base], base)
+    assert delta == pytest.approx(0.02) and not marked  # 0.02 < 2 * 0.0158
+    assert R.compare([0.9], [0.5]) == (pytest.approx(0.4), False)  # one seed each: no spread, no mark
+
+
+def test_render_writes_tables_plots_and_marks(tmp_path):
+    rows = []
+    for seed in range(3):
+        for method, shift in (("ce", 0.0), ("ce_weighted_by_hand", 0.01), ("focal_g2", 0.2)):
+            f1 = 0.5 + shift + 0.01 * seed
+            rows.append({"protocol": "fast", "dataset": "trec6", "method": method, "seed": seed,
+                         "params": {"kind": "loss"}, "macro_f1": f1, "smallest_class_f1": f1 - 0.1,
+                         "balanced_accuracy": f1, "val_macro_f1": f1, "best_epoch": 10, "train_seconds": 1.0,
+                         "per_class_f1": {"a": f1, "b": f1 - 0.1}, "smallest_class": "b",
+                         "original_train_counts": [90, 10], "session": "s1", "session_elapsed_s": 60.0,
+                         "loadavg_1m": 2.0, "cpu_count": 2, "versions": {"torch": "x"}})
+    doc = tmp_path / "quality.md"
+    text = R.render(rows, doc, "# Title\n")
+    assert "**+0.200**" in text  # focal_g2 vs CE, far beyond 2 pooled std
+    assert "+0.010" in text and "**+0.010**" not in text
+    assert (tmp_path / "quality" / "fast_trec6.png").stat().st_size > 1000
+    assert "| focal_g2 | 3 | 0.710 ± 0.010 |" in text
+    assert json.dumps(rows[0])  # rows stay JSON-serialisable
