@@ -470,12 +470,15 @@ class BalancedTrainer(Trainer):
             raise ValueError(
                 f"loss with reduction='none' returned shape {tuple(per.shape)}; expected {tuple(logits.shape)}"
             )
-        labels = labels.view(-1)
+        labels = labels.view(-1).long()
         mask = labels != -100
-        if not bool(mask.any()):
+        kept = int(mask.sum())
+        if kept == 0:
             return logits.sum() * 0.0, mask.sum()  # keeps every parameter in the graph (DDP)
-        per = self.loss_fn(logits[mask], labels[mask].long())
-        if per.dim() != 1 or per.shape[0] != int(mask.sum()):
+        if kept < labels.shape[0]:  # boolean indexing only when some row is ignored
+            logits, labels = logits[mask], labels[mask]
+        per = self.loss_fn(logits, labels)
+        if per.dim() != 1 or per.shape[0] != kept:
             raise ValueError(
                 f"loss with reduction='none' must return one value per example, got shape {tuple(per.shape)}"
             )
@@ -513,8 +516,13 @@ class BalancedTrainer(Trainer):
         if extra is not None:
             total = total + extra
         if synth is not None:
-            total = total + synth.loss_sum(labels, self.loss_fn, step=self.state.global_step,
-                                           rank=self.args.process_index, accelerator=self.accelerator)
+            total = total + synth.loss_sum(
+                labels,
+                self.loss_fn,
+                step=self.state.global_step,
+                rank=self.args.process_index,
+                accelerator=self.accelerator,
+            )
         if num_items_in_batch is None:
             loss = total / count.clamp(min=1).to(total.dtype)
         else:
