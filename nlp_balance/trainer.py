@@ -321,6 +321,12 @@ class BalancedTrainer(Trainer):
         self.sampler_mode = pick(sampler, "sampler", None)
         if self.sampler_mode is not None and self.sampler_mode not in SAMPLER_MODES:
             raise ValueError(f"sampler={self.sampler_mode!r} is not valid; use None or one of {SAMPLER_MODES}")
+        strategy = getattr(self.args, "train_sampling_strategy", "random")
+        if self.sampler_mode is not None and strategy != "random":
+            raise ValueError(
+                f"sampler={self.sampler_mode!r} replaces the Trainer's own sampler; "
+                f"train_sampling_strategy={strategy!r} cannot be used with it"
+            )
         self.drw_epoch = pick(drw_epoch, "drw_epoch", None)
         raw_weights = pick(class_weights, "class_weights", None)
 

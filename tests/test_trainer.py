@@ -370,6 +370,12 @@ def test_trainer_rejects_conflicting_options(tmp_path):
         )
     with pytest.raises(ValueError, match="sampler"):
         BalancedTrainer(model=tiny_bert(), args=make_args(tmp_path, 2, 1), train_dataset=data, sampler="uniform")
+    with pytest.raises(ValueError, match="train_sampling_strategy"):
+        BalancedTrainer(
+            model=tiny_bert(),
+            args=make_args(tmp_path, 2, 1, sampler="sqrt", train_sampling_strategy="group_by_length"),
+            train_dataset=data,
+        )
     no_labels = Dataset.from_dict({"input_ids": [[5, 6]] * 4})
     with pytest.raises(ValueError, match="class_weighting needs the training labels"):
         BalancedTrainer(
