@@ -38,6 +38,10 @@ _EXPORTS: dict[str, str] = {
     "BalancedTrainingArguments": "trainer",
     "imbalance_metrics": "metrics",
     "adjust_logits": "posthoc",
+    # hybrid
+    "EasyEnsemble": "ensemble",
+    "EmbeddingSMOTE": "smote",
+    "ModelWithAuxiliaryHead": "heads",
     # sharing and running
     "push_balanced_dataset": "hub",
     "push_trained_model": "hub",
@@ -59,6 +63,9 @@ __all__ = [
     "Balancer",
     "ClassDistribution",
     "DataValidationError",
+    "EasyEnsemble",
+    "EmbeddingSMOTE",
+    "ModelWithAuxiliaryHead",
     "RandomOverSampler",
     "RandomUnderSampler",
     "__version__",
@@ -105,6 +112,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .balance import Balancer, BalanceReport
     from .data import DataValidationError, encode_labels, load_text_dataset, validate_text_dataset
     from .distribution import ClassDistribution, class_distribution, format_distribution, plot_class_distribution
+    from .ensemble import EasyEnsemble
+    from .heads import ModelWithAuxiliaryHead
     from .hub import dataset_card, model_card, push_balanced_dataset, push_trained_model
     from .inference import load_classifier
     from .losses import build_loss
@@ -114,5 +123,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .recipes import load_recipe
     from .report import compare_runs, headline, render_report
     from .sampling import RandomOverSampler, RandomUnderSampler, resolve_sampling_strategy
+    from .smote import EmbeddingSMOTE
     from .trainer import BalancedTrainer, BalancedTrainingArguments
     from .weights import compute_class_weights
