@@ -78,9 +78,7 @@ def compute_imbalance_metrics(
     y_pred = np.asarray(predictions).astype(np.int64).ravel()
     y_true = np.asarray(references).astype(np.int64).ravel()
     if y_pred.shape != y_true.shape:
-        raise ValueError(
-            f"predictions ({y_pred.shape[0]}) and references ({y_true.shape[0]}) differ in length"
-        )
+        raise ValueError(f"predictions ({y_pred.shape[0]}) and references ({y_true.shape[0]}) differ in length")
     if y_true.size == 0:
         raise ValueError("no references to score (empty input, or every label was -100)")
     if label_names is not None:
@@ -100,9 +98,7 @@ def compute_imbalance_metrics(
     summary: dict[str, float] = {"accuracy": float(accuracy_score(y_true, y_pred))}
     summary["balanced_accuracy"] = float(r[present].mean())
     for avg in ("macro", "weighted", "micro"):
-        ap, ar, af, _ = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, average=avg, zero_division=0
-        )
+        ap, ar, af, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=avg, zero_division=0)
         summary[f"{avg}_f1"] = float(af)
         if avg == "macro":
             summary["macro_precision"] = float(ap)
@@ -181,16 +177,13 @@ class ImbalanceMetrics:
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
         self.threshold = float(threshold)
-        self.save_confusion_matrix_to = (
-            None if save_confusion_matrix_to is None else Path(save_confusion_matrix_to)
-        )
+        self.save_confusion_matrix_to = None if save_confusion_matrix_to is None else Path(save_confusion_matrix_to)
         if self.save_confusion_matrix_to is not None and self.save_confusion_matrix_to.suffix not in (
             ".json",
             ".npy",
         ):
             raise ValueError(
-                "save_confusion_matrix_to must end in .json or .npy, "
-                f"got {str(self.save_confusion_matrix_to)!r}"
+                f"save_confusion_matrix_to must end in .json or .npy, got {str(self.save_confusion_matrix_to)!r}"
             )
         #: Confusion matrix of the last call: ``[C, C]`` (rows = true class) or ``[C, 2, 2]`` per label.
         self.confusion_matrix: np.ndarray | None = None

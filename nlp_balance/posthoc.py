@@ -39,9 +39,7 @@ _THRESHOLD_METRICS = ("f1", "balanced_accuracy", "g_mean", "macro_f1")
 def _check_priors(priors: Any, num_classes: int | None = None) -> np.ndarray:
     p = np.asarray(priors, dtype=np.float64).ravel()
     if p.size == 0 or not np.all(np.isfinite(p)) or np.any(p <= 0):
-        raise ValueError(
-            f"priors must be positive finite numbers (class frequencies or counts), got {priors!r}"
-        )
+        raise ValueError(f"priors must be positive finite numbers (class frequencies or counts), got {priors!r}")
     if num_classes is not None and p.size != num_classes:
         raise ValueError(f"priors has {p.size} entries but the logits have {num_classes} classes")
     return p / p.sum()
@@ -109,17 +107,11 @@ def tune_threshold(
     if p.shape != y.shape or p.size == 0:
         raise ValueError(f"probs_pos ({p.size}) and labels ({y.size}) must be non-empty and of equal length")
     if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
-        raise ValueError(
-            "probs_pos must be probabilities in [0, 1]; pass softmax/sigmoid outputs, not logits"
-        )
+        raise ValueError("probs_pos must be probabilities in [0, 1]; pass softmax/sigmoid outputs, not logits")
     if not set(np.unique(y).tolist()) <= {0, 1}:
-        raise ValueError(
-            f"tune_threshold is for binary tasks with labels 0/1, got labels {np.unique(y).tolist()}"
-        )
+        raise ValueError(f"tune_threshold is for binary tasks with labels 0/1, got labels {np.unique(y).tolist()}")
     u = np.unique(p)
-    candidates = (
-        np.concatenate([[u[0] / 2], (u[:-1] + u[1:]) / 2, [(u[-1] + 1) / 2]]) if u.size else np.array([0.5])
-    )
+    candidates = np.concatenate([[u[0] / 2], (u[:-1] + u[1:]) / 2, [(u[-1] + 1) / 2]]) if u.size else np.array([0.5])
     candidates = np.clip(candidates, 1e-12, 1 - 1e-12)
     best_t, best_s = 0.5, -1.0
     for t in candidates:
@@ -198,7 +190,5 @@ def load_posthoc(model_dir: str | Path) -> PosthocAdjustment | None:
     data = json.loads(path.read_text())
     version = data.pop("format_version", None)
     if version != _FORMAT_VERSION:
-        raise ValueError(
-            f"{path}: unsupported posthoc format_version {version!r} (expected {_FORMAT_VERSION})"
-        )
+        raise ValueError(f"{path}: unsupported posthoc format_version {version!r} (expected {_FORMAT_VERSION})")
     return PosthocAdjustment(**data)

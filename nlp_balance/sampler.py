@@ -47,9 +47,7 @@ def class_target_shares(counts: Sequence[int] | np.ndarray, mode: str = "weighte
         raise ValueError(f"sampler mode must be one of {SAMPLER_MODES}, got {mode!r}")
     counts = np.asarray(counts, dtype=np.float64)
     if counts.ndim != 1 or np.any(counts < 0) or counts.sum() <= 0:
-        raise ValueError(
-            f"class counts must be a non-negative 1-D array with a positive total, got {counts!r}"
-        )
+        raise ValueError(f"class counts must be a non-negative 1-D array with a positive total, got {counts!r}")
     raw = (counts > 0).astype(np.float64) if mode == "weighted" else np.sqrt(counts)
     return raw / raw.sum()
 

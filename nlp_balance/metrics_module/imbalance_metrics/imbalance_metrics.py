@@ -46,15 +46,11 @@ class ImbalanceMetrics(evaluate.Metric):
             reference_urls=["https://scikit-learn.org/stable/modules/model_evaluation.html"],
         )
 
-    def _compute(
-        self, predictions, references, label_names=None, num_classes=None, average_prefix="", **_ignored
-    ):
+    def _compute(self, predictions, references, label_names=None, num_classes=None, average_prefix="", **_ignored):
         if self.config_name == "multilabel":
             result, _ = compute_multilabel_metrics(
                 numpy.asarray(predictions), numpy.asarray(references), label_names, average_prefix
             )
         else:
-            result, _ = compute_imbalance_metrics(
-                predictions, references, label_names, num_classes, average_prefix
-            )
+            result, _ = compute_imbalance_metrics(predictions, references, label_names, num_classes, average_prefix)
         return result
