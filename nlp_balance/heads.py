@@ -77,7 +77,9 @@ class ModelWithAuxiliaryHead(nn.Module):
         self.aux_weight = float(aux_weight)
         self.minority_classes = minority
         self.aux_head = nn.Linear(hidden, num_labels if aux_type == "one_vs_rest" else 1)
-        self._main_head = head
+        # A plain attribute, not a submodule: registering it would alias base.classifier in the state
+        # dict, and the Trainer's safetensors checkpoints refuse shared tensors.
+        object.__setattr__(self, "_main_head", head)
         self._pooled: torch.Tensor | None = None
         head.register_forward_pre_hook(self._capture, with_kwargs=True)
 

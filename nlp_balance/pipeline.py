@@ -198,6 +198,25 @@ def _training_arguments(recipe: Recipe, output_dir: Path) -> Any:
     return BalancedTrainingArguments(output_dir=str(output_dir), seed=recipe.seed, **values)
 
 
+def _with_aux_head(model: Any, recipe: Recipe, names: list[str], train: datasets.Dataset, label_col: str) -> Any:
+    """Wrap ``model`` with the recipe's auxiliary head; minority = every class but the largest by default."""
+    from .heads import ModelWithAuxiliaryHead
+
+    cfg = recipe.model.aux_head
+    assert cfg is not None
+    if cfg.minority_classes is not None:
+        unknown = [c for c in cfg.minority_classes if c not in names]
+        if unknown:
+            raise ValueError(f"model.aux_head.minority_classes names unknown classes {unknown}; classes are {names}")
+        minority = [names.index(c) for c in cfg.minority_classes]
+    else:
+        from .sampling import label_array
+
+        counts = np.bincount(label_array(train, label_col), minlength=len(names))
+        minority = [i for i in range(len(names)) if i != int(np.argmax(counts))]
+    return ModelWithAuxiliaryHead(model, aux_type=cfg.type, aux_weight=cfg.weight, minority_classes=minority)
+
+
 def _write_json(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
@@ -275,6 +294,8 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
         trust_remote_code=recipe.model.trust_remote_code,
         ignore_mismatched_sizes=recipe.model.ignore_mismatched_sizes,
     )
+    if recipe.model.aux_head is not None:
+        model = _with_aux_head(model, recipe, names, train, label_col)
     trainer = BalancedTrainer(
         model=model, args=args, train_dataset=train_tok, eval_dataset=val_tok,
         processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
@@ -306,7 +327,13 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
         (run_dir / "recipe.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
         model_dir = run_dir / "model"
         if recipe.output.save_model:
-            trainer.save_model(str(model_dir))
+            if recipe.model.aux_head is not None:  # the wrapper saves base model + head; loads as a plain classifier
+                trainer.model.save_pretrained(str(model_dir))
+                tokenizer.save_pretrained(str(model_dir))
+                if trainer.posthoc is not None:
+                    trainer.posthoc.save(model_dir)
+            else:
+                trainer.save_model(str(model_dir))
         run_info = {
             "name": recipe.name, "kind": kind, "seed": recipe.seed, "source": recipe.dataset.source,
             "label_names": names, "model": model_path if recipe.model.name_or_path else DEFAULT_MODEL,

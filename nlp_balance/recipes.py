@@ -24,17 +24,19 @@ from typing import Any, Union
 import yaml
 
 __all__ = [
-    "RecipeError",
-    "Recipe",
-    "DatasetConfig",
-    "BalancingConfig",
+    "DEFAULT_MODEL",
     "AugmenterConfig",
+    "AuxHeadConfig",
+    "BalancingConfig",
+    "DatasetConfig",
+    "EnsembleConfig",
     "ModelConfig",
     "OutputConfig",
+    "Recipe",
+    "RecipeError",
+    "apply_overrides",
     "load_recipe",
     "recipe_from_dict",
-    "apply_overrides",
-    "DEFAULT_MODEL",
 ]
 
 #: ``model.name_or_path`` when a recipe leaves it out: all-MiniLM-L6-v2, found offline through the
@@ -104,6 +106,21 @@ class BalancingConfig:
 
 
 @dataclass
+class AuxHeadConfig:
+    """An auxiliary output head (nlp_balance.heads): total loss = main + weight x auxiliary."""
+
+    type: str = "one_vs_rest"
+    weight: float = 0.5
+    minority_classes: list[str] | None = None
+
+    def _check(self, path: str) -> None:
+        if self.type not in ("one_vs_rest", "minority_vs_majority"):
+            raise RecipeError(f"{path}.type must be 'one_vs_rest' or 'minority_vs_majority', got {self.type!r}")
+        if self.weight < 0:
+            raise RecipeError(f"{path}.weight must be >= 0, got {self.weight!r}")
+
+
+@dataclass
 class ModelConfig:
     """The model to fine-tune: any ``from_pretrained`` id or folder (default: all-MiniLM-L6-v2)."""
 
@@ -112,6 +129,7 @@ class ModelConfig:
     revision: str | None = None
     trust_remote_code: bool = False
     ignore_mismatched_sizes: bool = False
+    aux_head: AuxHeadConfig | None = None
 
     def _check(self, path: str) -> None:
         if self.max_length < 8:
@@ -292,7 +310,7 @@ def _check_training(training: dict[str, Any]) -> None:
     reserved = {"output_dir": "the run folder comes from output.dir", "seed": "set the top-level seed"}
     try:
         hints = typing.get_type_hints(BalancedTrainingArguments)
-    except Exception:  # noqa: BLE001 - exotic annotations in a future transformers: check keys only
+    except Exception:
         hints = {}
     for key, value in training.items():
         if key in reserved:

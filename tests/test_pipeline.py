@@ -117,3 +117,18 @@ def test_compare_predict_and_evaluate_read_the_run(trained_run, capsys, shared_d
     evaluated = json.loads(capsys.readouterr().out)
     saved = json.loads((run / "metrics.json").read_text())["test"]
     assert evaluated["macro_f1"] == pytest.approx(saved["macro_f1"], abs=1e-9)
+
+
+def test_aux_head_recipe_trains_and_saves_a_plain_classifier(tmp_path, tiny_bert_dir, shared_data):
+    from nlp_balance.inference import load_classifier
+
+    recipe = _write_recipe(tmp_path / "aux.yaml", tiny_bert_dir, tmp_path / "run", shared_data)
+    text = recipe.read_text().replace("  max_length: 24\n", "  max_length: 24\n  aux_head: {type: minority_vs_majority}\n")
+    recipe.write_text(text.replace("  baseline: true\n", "  baseline: false\n"))
+    assert main(["train", str(recipe)]) == 0
+    clf = load_classifier(tmp_path / "run" / "model")
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    from nlp_balance import load_text_dataset
+
+    test = load_text_dataset(shared_data / "trec6", split="test")
+    assert clf.evaluate(test)["macro_f1"] == pytest.approx(saved["macro_f1"], abs=1e-9)
