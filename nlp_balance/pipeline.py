@@ -316,9 +316,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
     prediction = trainer.predict(test_tok)
     logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
     probs = torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float64), dim=-1).numpy()
-    preds = probs.argmax(axis=-1)
-    if trainer.posthoc is not None:
-        preds = np.asarray(trainer.posthoc.predict(np.asarray(logits)))
+    preds = probs.argmax(axis=-1)  # trainer.predict already applied any post-hoc adjustment to the logits
     refs = np.asarray(splits["test"][label_col])
     test_metrics, cm = compute_imbalance_metrics(preds, refs, names)
 
