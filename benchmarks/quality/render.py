@@ -227,7 +227,19 @@ def render(rows: list[dict[str, Any]], doc: Path = DOC, intro: str = "") -> str:
             cells.append(s["val_best"])
             cells.append(fmt_delta(*s.get(f"val_best_macro_f1_vs_{BASELINE}", (math.nan, False))))
             summary.append("| " + " | ".join(cells) + " |")
-        out += ["### Summary", "", *summary, "",
+        findings = []
+        for key in keys:
+            bm = groups[key]
+            for metric, label in METRICS:
+                for ref, ref_label in ((BASELINE, "plain CE"), (HAND, "hand-weighted CE")):
+                    if ref not in bm:
+                        continue
+                    up = [m for m in bm if m not in (BASELINE, HAND)
+                          and compare(values(bm[m], metric), values(bm[ref], metric))[1]
+                          and compare(values(bm[m], metric), values(bm[ref], metric))[0] > 0]
+                    findings.append(f"- {key[1]}, {label}, above {ref_label} by > 2 pooled std: "
+                                    + (", ".join(f"`{m}`" for m in up) if up else "**none**"))
+        out += ["### Summary", "", *summary, "", *findings, "",
                 "Δ: difference of means from plain CE / from hand-written class-weighted CE in the same protocol; "
                 "**bold** = larger than twice the pooled standard deviation over seeds. The 'best method' column "
                 "picks the highest mean *test* macro-F1 and is descriptive only; the 'val-chosen' column is what "
