@@ -167,6 +167,21 @@ def build_balancer(recipe: Recipe) -> Balancer | None:
     )
 
 
+def _last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest ``checkpoint-N`` with its ``trainer_state.json`` (written last), or ``None``.
+
+    The Trainer writes checkpoints in place, so a run killed while saving leaves a partial
+    ``checkpoint-N``; ``get_last_checkpoint`` would pick it by number and the resume would fail.
+    """
+    if not folder.is_dir():
+        return None
+    found = [p for p in folder.glob("checkpoint-*") if p.name.split("-", 1)[1].isdigit()]
+    done = [p for p in found if (p / "trainer_state.json").is_file()]
+    if len(done) < len(found):
+        logger.warning("--resume: ignoring incomplete checkpoint(s) %s", sorted(p.name for p in found if p not in done))
+    return str(max(done, key=lambda p: int(p.name.split("-", 1)[1]))) if done else None
+
+
 def _versions() -> dict[str, str]:
     import accelerate
     import torch
@@ -302,7 +317,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
     )
     resume_from = None
     if resume:
-        last = transformers.trainer_utils.get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+        last = _last_complete_checkpoint(checkpoints)
         if last is None:
             logger.warning("--resume: no checkpoint in %s; starting from scratch", checkpoints)
         resume_from = last
