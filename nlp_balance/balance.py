@@ -10,6 +10,7 @@ and the result does not depend on ``num_proc`` or the batch size.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import math
 import warnings
@@ -36,6 +37,8 @@ AUGMENTATION_COLUMN = "augmentation"
 _EVAL_SPLITS = {"test", "validation", "valid", "val", "dev", "eval", "evaluation"}
 #: A source example that failed this many times (no change, or a duplicate) is not tried again.
 _MAX_FAILURES_PER_SOURCE = 3
+#: A retry round asks for at most this many times the rows still needed.
+_MAX_OVERREQUEST = 20
 _VERSION = "1"
 
 
@@ -102,13 +105,17 @@ class _AugmentBatch:
         self.augmenter = augmenter
         self.seed = seed
         self.text_column = text_column
+        self._takes_copies = "copies" in inspect.signature(augmenter.augment_batch).parameters
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         sources = batch[SOURCE_INDEX_COLUMN]
         copies = batch["_nlpb_copy"]
         rngs = [example_rng(self.seed, int(s), int(k)) for s, k in zip(sources, copies)]
         texts = batch[self.text_column]
-        outputs = self.augmenter.augment_batch(texts, rngs)
+        if self._takes_copies:  # e.g. BackTranslation: copy k takes the k-th distinct variant
+            outputs = self.augmenter.augment_batch(texts, rngs, copies=[int(k) for k in copies])
+        else:
+            outputs = self.augmenter.augment_batch(texts, rngs)
         cleaned = [None if (o is None or not o.strip() or o == t) else o for o, t in zip(outputs, texts)]
         return {self.text_column: cleaned}
 
@@ -303,7 +310,11 @@ class Balancer:
             for c, cycle in cycles.items():
                 need = targets[c] - counts[c] - stats[c].synthetic
                 if need > 0:
-                    src, cp = cycle.take(need)
+                    # Ask for more than needed when attempts have been failing (an augmenter that cannot
+                    # change most texts of this class), so the retry rounds stay few; deterministic.
+                    attempts = stats[c].synthetic + stats[c].failed_attempts + stats[c].duplicates_dropped
+                    success = (stats[c].synthetic + 1) / (attempts + 1)
+                    src, cp = cycle.take(min(math.ceil(need / success), need * _MAX_OVERREQUEST))
                     plan_src.append(src)
                     plan_copy.append(cp)
             if not plan_src or sum(p.size for p in plan_src) == 0:
