@@ -117,6 +117,12 @@ def train_head(
     return best
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def evaluate_logits(logits: np.ndarray, y_test: np.ndarray, names: list[str], smallest: int) -> dict[str, Any]:
     return scores(y_test, logits.argmax(1), names, smallest)
 

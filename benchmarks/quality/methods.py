@@ -3,7 +3,8 @@
 Kinds: ``loss`` (a ``build_loss`` name and its parameters), ``hand_weighted_ce`` (what a
 practitioner writes by hand), ``sampler`` (``BalancedSampler`` + CE), ``ros`` (``RandomOverSampler``),
 ``augment`` (``Balancer`` with an augmenter to ``'not majority'``), ``posthoc`` (CE, then
-``adjust_logits``), ``smote`` (``EmbeddingSMOTE`` on the embeddings), ``combo`` (the augmenter and
+``adjust_logits``), ``smote`` (``EmbeddingSMOTE`` on the embeddings), ``easy_ensemble`` (EasyEnsemble subsets, one
+head each), ``combo`` (the augmenter and
 the loss with the best mean *validation* macro-F1 on that dataset, resolved from the results file).
 """
 
@@ -36,9 +37,14 @@ METHODS: dict[str, dict[str, Any]] = {
                 "sampling_strategy": "not majority", "aug_seed": 0},
     "eda": {"kind": "augment", "augmenter": "eda", "aug_params": {},
             "sampling_strategy": "not majority", "aug_seed": 0},
-    "posthoc_la": {"kind": "posthoc", "tau": 1.0},
-    "posthoc_la_tuned": {"kind": "posthoc", "tau": "val"},
+    # "val_score": the row's validation macro-F1 is that of the adjusted logits (rows written before
+    # this field scored the unadjusted head; the renderer keeps the newest row of each seed).
+    "posthoc_la": {"kind": "posthoc", "tau": 1.0, "val_score": "adjusted"},
+    "posthoc_la_tuned": {"kind": "posthoc", "tau": "val", "val_score": "adjusted"},
     "smote": {"kind": "smote", "sampling_strategy": "not majority", "k_neighbors": 5},
+    # EasyEnsemble's subsets (nlp_balance.ensemble.EasyEnsemble.member_indices: RandomUnderSampler per
+    # member) with a linear head per member instead of a fine-tuned transformer; probabilities averaged.
+    "easy_ensemble_heads": {"kind": "easy_ensemble", "n_members": 5, "sampling_strategy": "auto"},
     "aug_best_loss": {"kind": "combo"},
 }
 

@@ -110,7 +110,7 @@ def dataset_table(protocol: str, by_method: dict[str, list[dict[str, Any]]]) -> 
         mu, sd = mean_std(values(rs, "balanced_accuracy"))
         cells.append(f"{mu:.3f} ± {sd:.3f}")
         cells.append(f"{mean_std(values(rs, 'val_macro_f1'))[0]:.3f}")
-        cells.append(f"{np.mean([r.get('best_epoch', math.nan) for r in rs]):.1f}")
+        cells.append(f"{np.mean([r.get('best_epoch') or math.nan for r in rs]):.1f}")
         cells.append(f"{np.mean([r.get('train_seconds', math.nan) for r in rs]):.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     return lines

@@ -164,6 +164,30 @@ def resolve_params(sess: Session, dataset: str, method: str) -> dict[str, Any] |
     return spec
 
 
+def _easy_ensemble(sess: Session, prep: Prepared, data: Any, params: dict[str, Any], seed: int,
+                   loss_fn: Any) -> dict[str, Any]:
+    """One head per EasyEnsemble subset (the library's subset rule); mean of their softmax outputs."""
+    from nlp_balance.ensemble import EasyEnsemble
+
+    from . import fast
+
+    ens = EasyEnsemble(n_members=params["n_members"], sampling_strategy=params["sampling_strategy"], seed=seed)
+    members = ens.member_indices(prep.dd["train"])
+    val_p, test_p, secs = 0.0, 0.0, 0.0
+    for i, idx in enumerate(members):
+        sub = fast.HeadData(data.x_train[idx], data.y_train[idx], data.x_val, data.y_val, data.x_test,
+                            data.y_test, data.num_classes)
+        r = fast.train_head(sub, loss_fn, seed * 1000 + i, per_example=True,
+                            max_epochs=sess.max_epochs or fast.MAX_EPOCHS)
+        val_p = val_p + fast.softmax(r["val_logits"]) / len(members)
+        test_p = test_p + fast.softmax(r["test_logits"]) / len(members)
+        secs += r["train_seconds"]
+    val_f1 = fast._macro_f1(data.y_val, val_p.argmax(1), data.num_classes)
+    return {"val_macro_f1": val_f1, "best_epoch": None, "val_logits": np.log(val_p), "test_logits": np.log(test_p),
+            "train_seconds": secs, "epochs_run": sess.max_epochs or fast.MAX_EPOCHS,
+            "member_sizes": [len(m) for m in members]}
+
+
 def run_fast_one(sess: Session, prep: Prepared, method: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
     import torch
 
@@ -219,8 +243,11 @@ def run_fast_one(sess: Session, prep: Prepared, method: str, params: dict[str, A
         loss_fn = build_loss("ce", num_classes=k, reduction="none")
         if lkind == "sampler":
             sampler_mode = loss_spec["mode"]
-    res = fast.train_head(data, loss_fn, seed, per_example=per_example, sampler_mode=sampler_mode, drw=drw,
-                          max_epochs=sess.max_epochs or fast.MAX_EPOCHS)
+    if kind == "easy_ensemble":
+        res = _easy_ensemble(sess, prep, data, params, seed, loss_fn)
+    else:
+        res = fast.train_head(data, loss_fn, seed, per_example=per_example, sampler_mode=sampler_mode, drw=drw,
+                              max_epochs=sess.max_epochs or fast.MAX_EPOCHS)
     test_logits = res["test_logits"]
     extra: dict[str, Any] = {}
     if kind == "posthoc":
@@ -229,12 +256,17 @@ def run_fast_one(sess: Session, prep: Prepared, method: str, params: dict[str, A
             tau = fast.tune_tau(res["val_logits"], data.y_val, counts, k)
         extra["tau_used"] = tau
         test_logits = adjust_logits(test_logits, counts, tau=float(tau))
+        val_adjusted = adjust_logits(res["val_logits"], counts, tau=float(tau))
+        extra["val_macro_f1_unadjusted"] = res["val_macro_f1"]
+        res["val_macro_f1"] = fast._macro_f1(data.y_val, val_adjusted.argmax(1), k)
     row = {"dataset": prep.name, "method": method, "params": params, "seed": seed,
            **fast.evaluate_logits(test_logits, data.y_test, prep.names, prep.smallest),
            "val_macro_f1": res["val_macro_f1"], "best_epoch": res["best_epoch"], "epochs": res["epochs_run"],
            "train_seconds": round(res["train_seconds"], 3), "prep_seconds": round(prep_s, 2),
            "n_train": len(y_tr), "train_counts": counts.tolist(),
            "original_train_counts": prep.counts.tolist(), **extra}
+    if "member_sizes" in res:
+        row["member_sizes"] = res["member_sizes"]
     return row
 
 
