@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .inference import TextClassifier
+from .sampling import label_array
 
 __all__ = [
     "ENSEMBLE_FILENAME",
@@ -377,10 +378,10 @@ def run_easy_ensemble_recipe(recipe: Any, *, kind: str = "balanced") -> Any:
     train_time = time.time() - train_started
     clf = ens.classifier(max_length=recipe.model.max_length)
     val_probs = clf.predict_proba(splits["validation"][text_col])
-    val_metrics, _ = compute_imbalance_metrics(val_probs.argmax(-1), np.asarray(splits["validation"][label_col]), names)
+    val_metrics, _ = compute_imbalance_metrics(val_probs.argmax(-1), label_array(splits["validation"], label_col), names)
     probs = clf.predict_proba(splits["test"][text_col])
     preds = probs.argmax(-1)
-    refs = np.asarray(splits["test"][label_col])
+    refs = label_array(splits["test"], label_col)
     test_metrics, cm = compute_imbalance_metrics(preds, refs, names)
     trainer = ens.last_trainer_
     if trainer.is_world_process_zero():

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .sampling import label_array
+
 __all__ = ["TextClassifier", "load_classifier"]
 
 
@@ -73,7 +75,7 @@ class TextClassifier:
         if list(names) != self.label_names:
             raise ValueError(f"the dataset's labels {list(names)} differ from the model's {self.label_names}")
         preds, _ = self.predict_ids(dataset[text_column], batch_size=batch_size)
-        metrics, _cm = compute_imbalance_metrics(preds, np.asarray(dataset[label_column]), names)
+        metrics, _cm = compute_imbalance_metrics(preds, label_array(dataset, label_column), names)
         return metrics
 
 

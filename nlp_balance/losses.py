@@ -249,10 +249,18 @@ class _CrossEntropyFamily(_ImbalanceLoss):
         return x
 
     def _loss(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        weight = self._weight_on(x)
+        if weight is not None and self.reduction == "mean":
+            # PyTorch's weighted mean, sum(w_y l) / sum(w_y), except that a batch made only of
+            # zero-weight classes gives 0 (with a gradient path) instead of 0/0 = NaN.
+            per = F.cross_entropy(self._adjust(x, target), target, weight=weight,
+                                  label_smoothing=self.label_smoothing, reduction="none")
+            denom = weight[target].sum()
+            return per.sum() / denom if bool(denom > 0) else per.sum() * 0.0
         return F.cross_entropy(
             self._adjust(x, target),
             target,
-            weight=self._weight_on(x),
+            weight=weight,
             label_smoothing=self.label_smoothing,
             reduction=self.reduction,
         )

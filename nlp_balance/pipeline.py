@@ -40,10 +40,19 @@ from .balance import Balancer
 from .data import load_text_dataset
 from .distribution import class_distribution
 from .recipes import DEFAULT_MODEL, Recipe
+from .sampling import label_array
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TRAINING_DEFAULTS", "RunResult", "baseline_recipe", "build_balancer", "prepare_splits", "resolve_model_path", "run_recipe"]
+__all__ = [
+    "TRAINING_DEFAULTS",
+    "RunResult",
+    "baseline_recipe",
+    "build_balancer",
+    "prepare_splits",
+    "resolve_model_path",
+    "run_recipe",
+]
 
 #: Training defaults a recipe starts from (any of them can be overridden in ``training:``).
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -119,8 +128,14 @@ def prepare_splits(recipe: Recipe) -> datasets.DatasetDict:
     model selection never sees test data.
     """
     cfg = recipe.dataset
-    dd = load_text_dataset(cfg.source, cfg.text_column, cfg.label_column, name=cfg.name,
-                           label_names=cfg.label_names, drop_invalid=cfg.drop_invalid)
+    dd = load_text_dataset(
+        cfg.source,
+        cfg.text_column,
+        cfg.label_column,
+        name=cfg.name,
+        label_names=cfg.label_names,
+        drop_invalid=cfg.drop_invalid,
+    )
     if not isinstance(dd, datasets.DatasetDict):
         dd = datasets.DatasetDict({cfg.train_split: dd})
     if cfg.train_split not in dd:
@@ -161,9 +176,14 @@ def build_balancer(recipe: Recipe) -> Balancer | None:
 
             augmenter = Compose(augs) if cfg.combine == "compose" else OneOf(augs)
     return Balancer(
-        augmenter, cfg.sampling_strategy, max_synthetic_per_example=cfg.max_synthetic_per_example,
-        seed=recipe.seed, num_proc=cfg.num_proc, text_column=recipe.dataset.text_column,
-        label_column=recipe.dataset.label_column, on_shortfall=cfg.on_shortfall,
+        augmenter,
+        cfg.sampling_strategy,
+        max_synthetic_per_example=cfg.max_synthetic_per_example,
+        seed=recipe.seed,
+        num_proc=cfg.num_proc,
+        text_column=recipe.dataset.text_column,
+        label_column=recipe.dataset.label_column,
+        on_shortfall=cfg.on_shortfall,
     )
 
 
@@ -190,9 +210,13 @@ def _versions() -> dict[str, str]:
     from . import __version__
 
     return {
-        "nlp_balance": __version__, "python": platform.python_version(), "torch": torch.__version__,
-        "transformers": transformers.__version__, "datasets": datasets.__version__,
-        "accelerate": accelerate.__version__, "numpy": np.__version__,
+        "nlp_balance": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "datasets": datasets.__version__,
+        "accelerate": accelerate.__version__,
+        "numpy": np.__version__,
         "platform": platform.platform(),
     }
 
@@ -225,8 +249,6 @@ def _with_aux_head(model: Any, recipe: Recipe, names: list[str], train: datasets
             raise ValueError(f"model.aux_head.minority_classes names unknown classes {unknown}; classes are {names}")
         minority = [names.index(c) for c in cfg.minority_classes]
     else:
-        from .sampling import label_array
-
         counts = np.bincount(label_array(train, label_col), minlength=len(names))
         minority = [i for i in range(len(names)) if i != int(np.argmax(counts))]
     return ModelWithAuxiliaryHead(model, aux_type=cfg.type, aux_weight=cfg.weight, minority_classes=minority)
@@ -282,15 +304,17 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
         if recipe.balancing.undersample is not None:
             from .sampling import RandomUnderSampler
 
-            train = RandomUnderSampler(recipe.balancing.undersample, random_state=recipe.seed,
-                                       label_column=label_col).fit_resample(train)
+            train = RandomUnderSampler(
+                recipe.balancing.undersample, random_state=recipe.seed, label_column=label_col
+            ).fit_resample(train)
         if balancer is not None:
             train = balancer.fit_resample(train)
         after = class_distribution(train, label_col).to_json()
 
         model_path = resolve_model_path(recipe.model.name_or_path)
         tokenizer = AutoTokenizer.from_pretrained(
-            model_path, revision=recipe.model.revision, trust_remote_code=recipe.model.trust_remote_code)
+            model_path, revision=recipe.model.revision, trust_remote_code=recipe.model.trust_remote_code
+        )
 
         def tokenize(batch: dict[str, list[Any]]) -> dict[str, Any]:
             return tokenizer(batch[text_col], truncation=True, max_length=recipe.model.max_length)
@@ -303,17 +327,32 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
         val_tok = encode(splits["validation"], "validation")
         test_tok = encode(splits["test"], "test")
 
+    weights = recipe.training.get("class_weights")
+    if isinstance(weights, (list, tuple)) and len(weights) != len(names):
+        from .recipes import RecipeError
+
+        raise RecipeError(
+            f"training.class_weights has {len(weights)} entries but the data has {len(names)} classes "
+            f"{names}; give one weight per class in this order, or a mapping by class name"
+        )
     model = AutoModelForSequenceClassification.from_pretrained(
-        model_path, num_labels=len(names), id2label=dict(enumerate(names)),
-        label2id={n: i for i, n in enumerate(names)}, revision=recipe.model.revision,
+        model_path,
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
+        revision=recipe.model.revision,
         trust_remote_code=recipe.model.trust_remote_code,
         ignore_mismatched_sizes=recipe.model.ignore_mismatched_sizes,
     )
     if recipe.model.aux_head is not None:
         model = _with_aux_head(model, recipe, names, train, label_col)
     trainer = BalancedTrainer(
-        model=model, args=args, train_dataset=train_tok, eval_dataset=val_tok,
-        processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+        model=model,
+        args=args,
+        train_dataset=train_tok,
+        eval_dataset=val_tok,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
     )
     resume_from = None
     if resume:
@@ -332,7 +371,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
     logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
     probs = torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float64), dim=-1).numpy()
     preds = probs.argmax(axis=-1)  # trainer.predict already applied any post-hoc adjustment to the logits
-    refs = np.asarray(splits["test"][label_col])
+    refs = label_array(splits["test"], label_col)
     test_metrics, cm = compute_imbalance_metrics(preds, refs, names)
 
     if trainer.is_world_process_zero():
@@ -348,35 +387,56 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
             else:
                 trainer.save_model(str(model_dir))
         run_info = {
-            "name": recipe.name, "kind": kind, "seed": recipe.seed, "source": recipe.dataset.source,
-            "label_names": names, "model": model_path if recipe.model.name_or_path else DEFAULT_MODEL,
+            "name": recipe.name,
+            "kind": kind,
+            "seed": recipe.seed,
+            "source": recipe.dataset.source,
+            "label_names": names,
+            "model": model_path if recipe.model.name_or_path else DEFAULT_MODEL,
             "loss": trainer.args.loss if hasattr(trainer.args, "loss") else "ce",
             "loss_params": getattr(trainer, "loss_params", {}),
             "class_weighting": recipe.training.get("class_weighting"),
-            "class_weights": None if trainer.class_weights_ is None else [round(float(w), 6) for w in trainer.class_weights_],
+            "class_weights": None
+            if trainer.class_weights_ is None
+            else [round(float(w), 6) for w in trainer.class_weights_],
             "sampler": recipe.training.get("sampler"),
             "augmenters": [] if balancer is None or balancer.augmenter is None else [balancer.augmenter.describe()],
             "sampling_strategy": recipe.balancing.sampling_strategy,
             "balance_report": None if balancer is None else balancer.report_.to_dict(),
             "posthoc": None if trainer.posthoc is None else trainer.posthoc.__dict__,
-            "train_rows": len(train), "train_time_s": round(train_time, 2),
+            "train_rows": len(train),
+            "train_time_s": round(train_time, 2),
             "wall_time_s": round(time.time() - started, 2),
-            "world_size": trainer.args.world_size, "device": str(trainer.args.device),
+            "world_size": trainer.args.world_size,
+            "device": str(trainer.args.device),
             "mixed_precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "no",
             "versions": _versions(),
         }
         _write_json(run_dir / "run_info.json", run_info)
         _write_json(run_dir / "distribution.json", {"before": before, "after": {"train": after}})
-        _write_json(run_dir / "metrics.json", {
-            "test": test_metrics,
-            "validation": {k.removeprefix("eval_"): v for k, v in validation_metrics.items()},
-        })
+        _write_json(
+            run_dir / "metrics.json",
+            {
+                "test": test_metrics,
+                "validation": {k.removeprefix("eval_"): v for k, v in validation_metrics.items()},
+            },
+        )
         _write_json(run_dir / "confusion_matrix.json", {"labels": names, "matrix": np.asarray(cm).tolist()})
         _write_json(run_dir / "log_history.json", trainer.state.log_history)
         with open(run_dir / "predictions.jsonl", "w", encoding="utf-8") as fh:
             for text, ref, pred, p in zip(splits["test"][text_col], refs, preds, probs):
-                fh.write(json.dumps({"text": text, "label": names[int(ref)], "prediction": names[int(pred)],
-                                     "probabilities": [round(float(x), 6) for x in p]}, ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "text": text,
+                            "label": names[int(ref)],
+                            "prediction": names[int(pred)],
+                            "probabilities": [round(float(x), 6) for x in p],
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
         if recipe.output.save_model:
             try:
                 from .hub import write_model_card
@@ -394,4 +454,3 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
     headline = {k: test_metrics[k] for k in ("macro_f1", "balanced_accuracy", "accuracy") if k in test_metrics}
     finite = {k: v for k, v in headline.items() if not (isinstance(v, float) and math.isnan(v))}
     return RunResult(run_dir=run_dir, metrics=finite)
-

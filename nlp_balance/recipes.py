@@ -97,8 +97,10 @@ class BalancingConfig:
         if self.on_shortfall not in ("duplicate", "warn", "raise"):
             raise RecipeError(f"{path}.on_shortfall must be 'duplicate', 'warn' or 'raise', got {self.on_shortfall!r}")
         if self.augmenters and self.sampling_strategy is None:
-            raise RecipeError(f"{path}.augmenters are given but {path}.sampling_strategy is null; "
-                              "set a sampling_strategy (e.g. 'not majority') to use them")
+            raise RecipeError(
+                f"{path}.augmenters are given but {path}.sampling_strategy is null; "
+                "set a sampling_strategy (e.g. 'not majority') to use them"
+            )
         if self.max_synthetic_per_example is not None and self.max_synthetic_per_example < 1:
             raise RecipeError(f"{path}.max_synthetic_per_example must be >= 1, got {self.max_synthetic_per_example!r}")
         if self.num_proc is not None and self.num_proc < 1:
@@ -200,6 +202,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 def _expand_env(value: Any, path: str) -> Any:
     if isinstance(value, str):
+
         def repl(m: re.Match[str]) -> str:
             var, default = m.group(1), m.group(2)
             if var == "name":  # ${name} is resolved from the recipe itself
@@ -209,6 +212,7 @@ def _expand_env(value: Any, path: str) -> Any:
             if default is not None:
                 return default
             raise RecipeError(f"{path}: environment variable {var} is not set (use ${{{var}:-default}} for a default)")
+
         return _ENV.sub(repl, value)
     if isinstance(value, list):
         return [_expand_env(v, f"{path}[{i}]") for i, v in enumerate(value)]
@@ -291,10 +295,15 @@ def _build(cls: type, data: Any, path: str) -> Any:
         if key not in fields:
             raise _unknown_key(str(key), list(fields), path)
         kwargs[key] = _check_type(value, hints[key], f"{path}.{key}" if path else key)
-    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]  # type: ignore[misc]
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]  # type: ignore[misc]
     if missing:
-        raise RecipeError(f"{where} is missing required key(s): {', '.join(f'{path}.{m}' if path else m for m in missing)}")
+        raise RecipeError(
+            f"{where} is missing required key(s): {', '.join(f'{path}.{m}' if path else m for m in missing)}"
+        )
     obj = cls(**kwargs)
     check = getattr(obj, "_check", None)
     if check is not None:
@@ -325,14 +334,22 @@ def _check_training(training: dict[str, Any]) -> None:
         if tp in simple or (args and args <= simple):
             _check_type(value, tp, f"training.{key}")
     numeric_ranges = {
-        "learning_rate": (0.0, None), "num_train_epochs": (0.0, None), "weight_decay": (0.0, None),
-        "warmup_ratio": (0.0, 1.0), "per_device_train_batch_size": (1, None),
-        "per_device_eval_batch_size": (1, None), "gradient_accumulation_steps": (1, None),
+        "learning_rate": (0.0, None),
+        "num_train_epochs": (0.0, None),
+        "weight_decay": (0.0, None),
+        "warmup_ratio": (0.0, 1.0),
+        "per_device_train_batch_size": (1, None),
+        "per_device_eval_batch_size": (1, None),
+        "gradient_accumulation_steps": (1, None),
     }
     for key, (low, high) in numeric_ranges.items():
         if key in training and isinstance(training[key], (int, float)):
             value = training[key]
-            if value < low or (high is not None and value > high) or (low == 0.0 and key != "weight_decay" and value == 0):
+            if (
+                value < low
+                or (high is not None and value > high)
+                or (low == 0.0 and key != "weight_decay" and value == 0)
+            ):
                 bound = f"in [{low}, {high}]" if high is not None else f"> {low}" if low == 0.0 else f">= {low}"
                 raise RecipeError(f"training.{key} must be {bound}, got {value!r}")
     from .sampler import SAMPLER_MODES
@@ -373,9 +390,13 @@ def _check_loss(training: dict[str, Any]) -> None:
         import numpy as np
 
         multi = loss in ("bce", "sigmoid_focal")
-        build_loss(loss, num_classes=3, class_counts=np.array([10, 5, 2]),
-                   problem_type="multi_label_classification" if multi else "single_label_classification",
-                   **params)
+        build_loss(
+            loss,
+            num_classes=3,
+            class_counts=np.array([10, 5, 2]),
+            problem_type="multi_label_classification" if multi else "single_label_classification",
+            **params,
+        )
     except (ValueError, TypeError) as err:
         raise RecipeError(f"training.loss_params: {err}") from err
 

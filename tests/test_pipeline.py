@@ -33,6 +33,7 @@ def _write_recipe(path: Path, model_dir: Path, run_dir: Path, shared: Path, **tr
         "output:",
         f"  dir: {run_dir}",
         "  baseline: true",
+        "  posthoc: logit_adjustment",
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -116,6 +117,8 @@ def test_compare_predict_and_evaluate_read_the_run(trained_run, capsys, shared_d
     assert main(["evaluate", str(run / "model"), str(shared_data / "trec6"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     saved = json.loads((run / "metrics.json").read_text())["test"]
+    # the saved post-hoc adjustment is applied once, by predict/evaluate as in training's test metrics
+    assert (run / "model" / "posthoc.json").is_file()
     assert evaluated["macro_f1"] == pytest.approx(saved["macro_f1"], abs=1e-9)
 
 

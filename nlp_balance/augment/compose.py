@@ -164,6 +164,9 @@ class SomeOf(_Container):
         p: float = 1.0,
     ) -> None:
         super().__init__(p=p)
+        if isinstance(augmenters, int) and not isinstance(n, int):
+            raise TypeError(f"SomeOf takes (n, augmenters); got augmenters={augmenters!r} as the second argument "
+                            "(did you swap them?)")
         self.steps = _build_steps(augmenters, "SomeOf")
         low, high = (n, n) if isinstance(n, int) else tuple(n)
         for v in (low, high):
