@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import threading
@@ -76,40 +77,51 @@ def run_stage(stage: str, path: Path, num_proc: int, out: Path) -> dict:
     loaded = time.perf_counter()
     balancer = Balancer(augmenter, "auto", seed=0, num_proc=num_proc, batch_size=1000)
     balanced = balancer.fit_resample(ds)
-    balanced.to_parquet(str(out))
+    after_balance = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    balanced.to_parquet(str(out), batch_size=50_000)  # bounded batches: the default can be the whole split
     done = time.perf_counter()
     return {
+        "main_maxrss_after_balance_gib": round(after_balance, 3),
         "rows_in": len(ds), "rows_out": len(balanced), "load_s": round(loaded - started, 1),
         "balance_and_write_s": round(done - loaded, 1), "total_s": round(done - started, 1),
         "report": balancer.report_.to_dict(),
     }
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
-    """Run ``cmd``; return its JSON result, wall seconds and the peak RSS (GiB) of its process tree."""
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[dict, float, dict[str, float]]:
+    """Run ``cmd``; return its JSON result, wall seconds and peak memory (GiB) of its process tree.
+
+    ``pss`` (proportional set size) counts a page shared by k processes as 1/k in each, so the sum
+    over the tree is the memory the tree really holds; ``rss_sum`` counts shared pages (the forked
+    ``num_proc`` workers share the parent's pages copy-on-write, and all map the same Arrow files)
+    once per process, so it over-states; ``rss_main`` is the parent alone.
+    """
     import psutil
 
-    peak = 0
+    peak = {"pss": 0, "rss_sum": 0, "rss_main": 0}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not stop.is_set():
             try:
                 procs = [root, *root.children(recursive=True)]
-                total = 0
+                pss = rss = 0
                 for p in procs:
                     try:
-                        total += p.memory_info().rss
+                        info = p.memory_full_info()
+                        pss += info.pss
+                        rss += info.rss
                     except psutil.Error:
                         pass
-                peak = max(peak, total)
+                peak["pss"] = max(peak["pss"], pss)
+                peak["rss_sum"] = max(peak["rss_sum"], rss)
+                peak["rss_main"] = max(peak["rss_main"], root.memory_info().rss)
             except psutil.Error:
                 pass
-            stop.wait(0.05)
+            stop.wait(0.1)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -119,7 +131,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"stage failed ({proc.returncode}): {' '.join(cmd)}")
-    return json.loads(stdout.strip().splitlines()[-1]), wall, peak / 2**30
+    return json.loads(stdout.strip().splitlines()[-1]), wall, {k: v / 2**30 for k, v in peak.items()}
 
 
 def main() -> None:
@@ -145,7 +157,8 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--num-proc", str(args.num_proc), "--child", stage, str(path), str(out)]
             result, wall, peak = measure(cmd, env)
             row = {"stage": stage, "rows": rows, "num_proc": args.num_proc, "wall_s": round(wall, 1),
-                   "peak_rss_gib": round(peak, 3), **{k: v for k, v in result.items() if k != "report"},
+                   **{f"peak_{k}_gib": round(v, 3) for k, v in peak.items()},
+                   **{k: v for k, v in result.items() if k != "report"},
                    "synthetic": sum(c["synthetic"] for c in result["report"]["classes"]),
                    "duplicated": sum(c["duplicated"] for c in result["report"]["classes"])}
             print(json.dumps(row), flush=True)

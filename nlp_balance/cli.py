@@ -204,7 +204,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
     if suffix in (".jsonl", ".json"):
         train.to_json(str(out), lines=True, force_ascii=False)
     elif suffix == ".parquet":
-        train.to_parquet(str(out))
+        train.to_parquet(str(out), batch_size=50_000)  # bounded memory: the default batch can be the whole split
     elif suffix == ".csv":
         train.to_csv(str(out), index=False)
     else:
