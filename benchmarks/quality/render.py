@@ -278,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for p in args.results for r in read_rows(p)]
     intro_path = HERE / "doc_intro.md"
     intro = intro_path.read_text(encoding="utf-8") if intro_path.exists() else "# Quality benchmark\n"
+    findings = HERE / "doc_findings.md"  # hand-written reading of the results, kept beside the data
+    if findings.exists():
+        intro = intro.rstrip() + "\n\n" + findings.read_text(encoding="utf-8")
     render(rows, args.doc, intro)
     print(f"wrote {args.doc} from {len(rows)} rows")
     return 0
