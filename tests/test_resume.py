@@ -217,6 +217,7 @@ _BT_CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_backtranslation_cache_survives_a_killed_writer(tmp_path):
     from nlp_balance._cache import DiskCache
     from nlp_balance.augment import BackTranslation

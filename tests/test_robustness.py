@@ -429,7 +429,10 @@ def test_trust_remote_code_is_off_unless_asked():
     from nlp_balance.recipes import ModelConfig
 
     assert ModelConfig().trust_remote_code is False
+    from nlp_balance.inference import load_classifier
+
     assert inspect.signature(load_text_dataset).parameters["trust_remote_code"].default is False
+    assert inspect.signature(load_classifier).parameters["trust_remote_code"].default is False
     params = inspect.signature(BackTranslation.__init__).parameters
     if "trust_remote_code" in params:
         assert params["trust_remote_code"].default is False
