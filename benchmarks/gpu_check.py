@@ -48,8 +48,13 @@ def _env() -> dict[str, Any]:
     import torch
     import transformers
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "cuda": torch.version.cuda, "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cuda": torch.version.cuda,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def _texts(data: Path, n: int) -> tuple[list[str], list[str]]:
@@ -63,8 +68,15 @@ def _tiny_bert(tokenizer_dir: Path, out: Path, *, hidden: int, layers: int, head
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                     intermediate_size=ffn, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    cfg = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=ffn,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     BertModel(cfg).save_pretrained(out)
     tok.save_pretrained(out)
     return out
@@ -90,12 +102,26 @@ def check_ga_exact(data: Path, tokenizer_dir: Path, work: Path) -> dict[str, Any
             torch.manual_seed(0)
             model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=len(names)).to(_dev())
             args = BalancedTrainingArguments(
-                output_dir=str(work / "ga-out"), per_device_train_batch_size=bs, gradient_accumulation_steps=ga,
-                max_steps=1, learning_rate=0.5, optim="sgd", max_grad_norm=0.0, lr_scheduler_type="constant",
-                report_to="none", save_strategy="no", loss=loss, class_weighting="balanced",
-                sampler="weighted", seed=3, logging_steps=1, dataloader_pin_memory=False,
+                output_dir=str(work / "ga-out"),
+                per_device_train_batch_size=bs,
+                gradient_accumulation_steps=ga,
+                max_steps=1,
+                learning_rate=0.5,
+                optim="sgd",
+                max_grad_norm=0.0,
+                lr_scheduler_type="constant",
+                report_to="none",
+                save_strategy="no",
+                loss=loss,
+                class_weighting="balanced",
+                sampler="weighted",
+                seed=3,
+                logging_steps=1,
+                dataloader_pin_memory=False,
             )
-            trainer = BalancedTrainer(model=model, args=args, train_dataset=ds, data_collator=DataCollatorWithPadding(tok))
+            trainer = BalancedTrainer(
+                model=model, args=args, train_dataset=ds, data_collator=DataCollatorWithPadding(tok)
+            )
             trainer.train()
             params[(bs, ga)] = torch.cat([p.detach().float().flatten().cpu() for p in model.parameters()])
         diff = (params[(8, 1)] - params[(2, 4)]).abs().max().item()
@@ -109,26 +135,41 @@ def check_bf16_training(data: Path, tokenizer_dir: Path, work: Path) -> dict[str
     from nlp_balance.pipeline import run_recipe
     from nlp_balance.recipes import recipe_from_dict
 
-    size = {"hidden": 32, "layers": 1, "heads": 2, "ffn": 64} if SMOKE else {"hidden": 384, "layers": 6, "heads": 12, "ffn": 1536}
+    size = (
+        {"hidden": 32, "layers": 1, "heads": 2, "ffn": 64}
+        if SMOKE
+        else {"hidden": 384, "layers": 6, "heads": 12, "ffn": 1536}
+    )
     model_dir = _tiny_bert(tokenizer_dir, work / "minilm-shaped", **size)
-    recipe = recipe_from_dict({
-        "name": "gpu-quickstart", "seed": 42,
-        "dataset": {"source": str(REPO / "data" / "demo")},
-        "balancing": {"sampling_strategy": {"security_fraud": 150}, "augmenters": [{"name": "random_swap"}]},
-        "model": {"name_or_path": str(model_dir), "max_length": 64},
-        "training": {"loss": "focal", "class_weighting": "inverse_sqrt", "num_train_epochs": 1 if SMOKE else 3,
-                     "learning_rate": 1e-4, "per_device_train_batch_size": 32},
-        "output": {"dir": str(work / "run"), "baseline": True},
-    })
+    recipe = recipe_from_dict(
+        {
+            "name": "gpu-quickstart",
+            "seed": 42,
+            "dataset": {"source": str(REPO / "data" / "demo")},
+            "balancing": {"sampling_strategy": {"security_fraud": 150}, "augmenters": [{"name": "random_swap"}]},
+            "model": {"name_or_path": str(model_dir), "max_length": 64},
+            "training": {
+                "loss": "focal",
+                "class_weighting": "inverse_sqrt",
+                "num_train_epochs": 1 if SMOKE else 3,
+                "learning_rate": 1e-4,
+                "per_device_train_batch_size": 32,
+            },
+            "output": {"dir": str(work / "run"), "baseline": True},
+        }
+    )
     started = time.time()
     result = run_recipe(recipe)
     info = json.loads((result.run_dir / "run_info.json").read_text())
     history = json.loads((result.run_dir / "log_history.json").read_text())
     losses = [h["loss"] for h in history if "loss" in h]
     out = {
-        "wall_s": round(time.time() - started, 1), "device": info["device"], "train_time_s": info["train_time_s"],
+        "wall_s": round(time.time() - started, 1),
+        "device": info["device"],
+        "train_time_s": info["train_time_s"],
         "losses_finite": bool(losses) and all(torch.isfinite(torch.tensor(losses)).tolist()),
-        "macro_f1": result.metrics.get("macro_f1"), "baseline_macro_f1": result.baseline.metrics.get("macro_f1"),
+        "macro_f1": result.metrics.get("macro_f1"),
+        "baseline_macro_f1": result.baseline.metrics.get("macro_f1"),
         "report_written": (result.run_dir / "report.html").is_file(),
     }
     out["mixed_precision"] = info.get("mixed_precision")  # chosen by the pipeline: the recipe does not set it
@@ -154,23 +195,39 @@ def _throughput(model_dir: Path, data: Path) -> dict[str, Any]:
     names = sorted(set(labels))
     tok = AutoTokenizer.from_pretrained(model_dir)
     ds = datasets.Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]})
-    ds = ds.map(lambda b: tok(b["text"], truncation=True, max_length=64, padding="max_length"), batched=True,
-                remove_columns=["text"])
-    common = {"output_dir": "/tmp/tp", "per_device_train_batch_size": 32, "max_steps": 2 if SMOKE else 60, "bf16": not SMOKE,
-              "report_to": "none", "save_strategy": "no", "logging_strategy": "no", "dataloader_pin_memory": True,
-              "disable_tqdm": True}
+    ds = ds.map(
+        lambda b: tok(b["text"], truncation=True, max_length=64, padding="max_length"),
+        batched=True,
+        remove_columns=["text"],
+    )
+    common = {
+        "output_dir": "/tmp/tp",
+        "per_device_train_batch_size": 32,
+        "max_steps": 2 if SMOKE else 60,
+        "bf16": not SMOKE,
+        "report_to": "none",
+        "save_strategy": "no",
+        "logging_strategy": "no",
+        "dataloader_pin_memory": True,
+        "disable_tqdm": True,
+    }
     rates: dict[str, list[float]] = {"stock": [], "balanced": []}
     for _ in range(1 if SMOKE else 3):
         for kind in ("stock", "balanced"):
             torch.manual_seed(0)
             model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=len(names))
             if kind == "stock":
-                trainer = Trainer(model=model, args=TrainingArguments(**common), train_dataset=ds,
-                                  data_collator=DataCollatorWithPadding(tok))
+                trainer = Trainer(
+                    model=model,
+                    args=TrainingArguments(**common),
+                    train_dataset=ds,
+                    data_collator=DataCollatorWithPadding(tok),
+                )
             else:
                 args = BalancedTrainingArguments(**common, loss="focal", class_weighting="balanced", sampler="weighted")
-                trainer = BalancedTrainer(model=model, args=args, train_dataset=ds,
-                                          data_collator=DataCollatorWithPadding(tok))
+                trainer = BalancedTrainer(
+                    model=model, args=args, train_dataset=ds, data_collator=DataCollatorWithPadding(tok)
+                )
             out = trainer.train()
             rates[kind].append(out.metrics["train_steps_per_second"])
     med = {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
@@ -184,24 +241,41 @@ def _build_marian(out: Path, corpus: list[str], seed: int) -> Path:
 
     torch.manual_seed(seed)
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.normalizer, bpe.pre_tokenizer, bpe.decoder = normalizers.NFKC(), pre_tokenizers.Metaspace(), decoders.Metaspace()
+    bpe.normalizer, bpe.pre_tokenizer, bpe.decoder = (
+        normalizers.NFKC(),
+        pre_tokenizers.Metaspace(),
+        decoders.Metaspace(),
+    )
     bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=4000, special_tokens=["<pad>", "</s>", "<unk>"]))
     eos = bpe.token_to_id("</s>")
-    bpe.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A $B </s>", special_tokens=[("</s>", eos)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-                                  model_max_length=256)
+    bpe.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A $B </s>", special_tokens=[("</s>", eos)]
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=256
+    )
     d, layers, ffn = (32, 1, 64) if SMOKE else (512, 6, 2048)
-    cfg = MarianConfig(vocab_size=len(tok), d_model=d, encoder_layers=layers, decoder_layers=layers,
-                       encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=ffn, decoder_ffn_dim=ffn,
-                       max_position_embeddings=256, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                       decoder_start_token_id=tok.pad_token_id, forced_eos_token_id=tok.eos_token_id)
+    cfg = MarianConfig(
+        vocab_size=len(tok),
+        d_model=d,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=8,
+        decoder_attention_heads=8,
+        encoder_ffn_dim=ffn,
+        decoder_ffn_dim=ffn,
+        max_position_embeddings=256,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
+        forced_eos_token_id=tok.eos_token_id,
+    )
     MarianMTModel(cfg).save_pretrained(out)
     tok.save_pretrained(out)
     return out
 
 
 def check_backtranslation(data: Path, work: Path) -> dict[str, Any]:
-    import torch
 
     from nlp_balance.augment import BackTranslation, example_rng
 
@@ -228,9 +302,15 @@ def check_backtranslation(data: Path, work: Path) -> dict[str, Any]:
         single.augment_batch([text], [rng])
     _sync()
     t_loop = (time.perf_counter() - t0) * n / loop_n
-    return {"device": str(device), "dtype": str(dtype), "texts": n,
-            "batched_texts_per_s": n / t_batched, "loop_texts_per_s": n / t_loop, "ratio": t_loop / t_batched,
-            "outputs": sum(o is not None for o in out_batched)}
+    return {
+        "device": str(device),
+        "dtype": str(dtype),
+        "texts": n,
+        "batched_texts_per_s": n / t_batched,
+        "loop_texts_per_s": n / t_loop,
+        "ratio": t_loop / t_batched,
+        "outputs": sum(o is not None for o in out_batched),
+    }
 
 
 def main() -> int:
@@ -245,15 +325,17 @@ def main() -> int:
     SMOKE = args.smoke
     results: dict[str, Any] = {"env": _env()}
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
-    parts = {"ga": ("ga_exact_cuda", lambda: check_ga_exact(args.data, args.tokenizer, work)),
-             "bt": ("backtranslation_cuda", lambda: check_backtranslation(args.data, work)),
-             "bf16": ("bf16_training", lambda: check_bf16_training(args.data, args.tokenizer, work))}
+    parts = {
+        "ga": ("ga_exact_cuda", lambda: check_ga_exact(args.data, args.tokenizer, work)),
+        "bt": ("backtranslation_cuda", lambda: check_backtranslation(args.data, work)),
+        "bf16": ("bf16_training", lambda: check_bf16_training(args.data, args.tokenizer, work)),
+    }
     for key in args.parts.split(","):
         name, fn = parts[key]
         started = time.time()
         try:
             results[name] = fn()
-        except Exception as err:  # noqa: BLE001 - record and go on to the next check
+        except Exception as err:
             results[name] = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()[-3000:]}
         results[name]["seconds"] = round(time.time() - started, 1)
         print(json.dumps({name: results[name]}, indent=1, default=str), flush=True)

@@ -94,7 +94,7 @@ def _text_key(text: str) -> bytes:
 def _iter_column(ds: datasets.Dataset, column: str, chunk: int = 50_000) -> Any:
     """Yield ``(row, value)`` of one column, reading ``chunk`` rows at a time (bounded memory)."""
     for start in range(0, len(ds), chunk):
-        for offset, value in enumerate(ds[start:start + chunk][column]):
+        for offset, value in enumerate(ds[start : start + chunk][column]):
             yield start + offset, value
 
 
@@ -178,15 +178,18 @@ class Balancer:
 
             shard = check_shard(shard)
             if plan != "per_source" and augmenter is not None:
-                raise ValueError("sharding augmentation needs plan='per_source' (each source fills its own "
-                                 "quota, so shards do not depend on each other); got plan='global'")
+                raise ValueError(
+                    "sharding augmentation needs plan='per_source' (each source fills its own "
+                    "quota, so shards do not depend on each other); got plan='global'"
+                )
         if augmenter is not None and not isinstance(augmenter, Augmenter):
             raise TypeError(f"augmenter must be an nlp_balance Augmenter or None, got {type(augmenter).__name__}")
         if max_synthetic_per_example is not None and (
             not isinstance(max_synthetic_per_example, int) or max_synthetic_per_example < 1
         ):
             raise ValueError(
-                f"max_synthetic_per_example must be a positive int or None, got {max_synthetic_per_example!r}")
+                f"max_synthetic_per_example must be a positive int or None, got {max_synthetic_per_example!r}"
+            )
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
             raise ValueError(f"seed must be an int, got {seed!r}")
         if num_proc is not None and (not isinstance(num_proc, int) or num_proc < 1):
@@ -235,8 +238,10 @@ class Balancer:
             out[self.split] = self._balance(dataset[self.split])
             return out
         if isinstance(dataset, datasets.IterableDataset):
-            raise TypeError("the Balancer needs a map-style Dataset (it counts classes first); "
-                            "for streaming data apply an augmenter with IterableDataset.map")
+            raise TypeError(
+                "the Balancer needs a map-style Dataset (it counts classes first); "
+                "for streaming data apply an augmenter with IterableDataset.map"
+            )
         if not isinstance(dataset, datasets.Dataset):
             raise TypeError(f"expected a datasets.Dataset or DatasetDict, got {type(dataset).__name__}")
         if dataset.split is not None:
@@ -247,7 +252,8 @@ class Balancer:
         if name.lower() in _EVAL_SPLITS and not self.allow_eval_split:
             raise ValueError(
                 f"refusing to rebalance the {name!r} split: changing evaluation data makes its scores "
-                "meaningless. Rebalance the training split, or pass allow_eval_split=True if you mean it.")
+                "meaningless. Rebalance the training split, or pass allow_eval_split=True if you mean it."
+            )
 
     def _balance(self, ds: datasets.Dataset) -> datasets.Dataset:
         names = get_class_label(ds, self.label_column).names
@@ -257,7 +263,8 @@ class Balancer:
             if col in ds.column_names:
                 raise ValueError(
                     f"the dataset already has a {col!r} column (was it balanced before?); rename or remove it "
-                    "first so that provenance stays unambiguous")
+                    "first so that provenance stays unambiguous"
+                )
         if len(ds) == 0:
             raise ValueError("cannot balance an empty dataset (0 rows); check the split and any filtering before it")
         y = label_array(ds, self.label_column)
@@ -265,12 +272,16 @@ class Balancer:
         counts = {c: int((y == c).sum()) for c in targets}
         report = BalanceReport(
             augmenter=None if self.augmenter is None else self.augmenter.describe(),
-            sampling_strategy=self.sampling_strategy, seed=self.seed,
+            sampling_strategy=self.sampling_strategy,
+            seed=self.seed,
             classes=[ClassBalanceStats(label=names[c], before=counts[c], target=targets[c]) for c in sorted(targets)],
         )
         stats = {c: s for c, s in zip(sorted(targets), report.classes)}
-        cycles = {c: _SourceCycle(np.flatnonzero(y == c), self.seed, c, self.max_synthetic_per_example)
-                  for c in sorted(targets) if targets[c] > counts[c]}
+        cycles = {
+            c: _SourceCycle(np.flatnonzero(y == c), self.seed, c, self.max_synthetic_per_example)
+            for c in sorted(targets)
+            if targets[c] > counts[c]
+        }
 
         if self.plan == "per_source" or self.shard is not None:
             return self._balance_per_source(ds, y, targets, counts, stats, report)
@@ -290,14 +301,24 @@ class Balancer:
 
     def _with_provenance(self, ds: datasets.Dataset, sources: np.ndarray, kind: str) -> datasets.Dataset:
         picked = ds if kind == "original" else ds.select(sources)
-        picked = picked.add_column(SOURCE_INDEX_COLUMN, sources.astype(np.int64),
-                                   new_fingerprint=Hasher.hash((picked._fingerprint, "src", kind)))
-        return picked.add_column(AUGMENTATION_COLUMN, [kind] * len(picked),
-                                 new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind)))
+        picked = picked.add_column(
+            SOURCE_INDEX_COLUMN,
+            sources.astype(np.int64),
+            new_fingerprint=Hasher.hash((picked._fingerprint, "src", kind)),
+        )
+        return picked.add_column(
+            AUGMENTATION_COLUMN, [kind] * len(picked), new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind))
+        )
 
     def _augment_rounds(
-        self, ds: datasets.Dataset, y: np.ndarray, targets: dict[int, int], counts: dict[int, int],
-        cycles: dict[int, _SourceCycle], stats: dict[int, ClassBalanceStats], report: BalanceReport,
+        self,
+        ds: datasets.Dataset,
+        y: np.ndarray,
+        targets: dict[int, int],
+        counts: dict[int, int],
+        cycles: dict[int, _SourceCycle],
+        stats: dict[int, ClassBalanceStats],
+        report: BalanceReport,
     ) -> list[datasets.Dataset]:
         assert self.augmenter is not None
         seen: set[bytes] = {_text_key(t) for _, t in _iter_column(ds, self.text_column)}
@@ -323,12 +344,19 @@ class Balancer:
             src = np.concatenate(plan_src)
             cp = np.concatenate(plan_copy)
             plan = self._with_provenance(ds, src, self.augmenter.name)
-            plan = plan.add_column("_nlpb_copy", cp.astype(np.int64),
-                                   new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())))
+            plan = plan.add_column(
+                "_nlpb_copy",
+                cp.astype(np.int64),
+                new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())),
+            )
             fingerprint = Hasher.hash((plan._fingerprint, self.get_config(), round_no))
             out = plan.map(
-                fn, batched=True, batch_size=self.batch_size, num_proc=self.num_proc,
-                new_fingerprint=fingerprint, load_from_cache_file=self.load_from_cache_file,
+                fn,
+                batched=True,
+                batch_size=self.batch_size,
+                num_proc=self.num_proc,
+                new_fingerprint=fingerprint,
+                load_from_cache_file=self.load_from_cache_file,
                 desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
             )
             keep = np.zeros(len(out), dtype=bool)
@@ -355,8 +383,13 @@ class Balancer:
         return accepted
 
     def _balance_per_source(
-        self, ds: datasets.Dataset, y: np.ndarray, targets: dict[int, int], counts: dict[int, int],
-        stats: dict[int, ClassBalanceStats], report: BalanceReport,
+        self,
+        ds: datasets.Dataset,
+        y: np.ndarray,
+        targets: dict[int, int],
+        counts: dict[int, int],
+        stats: dict[int, ClassBalanceStats],
+        report: BalanceReport,
     ) -> datasets.Dataset:
         """The shardable plan: each source row owns a fixed quota of new rows and fills it on its own."""
         from .streaming import shard_bounds
@@ -370,14 +403,22 @@ class Balancer:
                 continue
             order = _SourceCycle(np.flatnonzero(y == c), self.seed, c, None).order
             base, extra = divmod(need, order.size)
-            entries += [(c, int(s), base + (1 if j < extra else 0)) for j, s in enumerate(order)
-                        if base + (1 if j < extra else 0) > 0]
+            entries += [
+                (c, int(s), base + (1 if j < extra else 0))
+                for j, s in enumerate(order)
+                if base + (1 if j < extra else 0) > 0
+            ]
         starts = np.cumsum([0] + [q for _, _, q in entries])
         lo, hi = shard_bounds(int(starts[-1]), index, num)
         mine = [e for e, start in zip(entries, starts[:-1]) if lo <= start < hi]
         row_lo, row_hi = shard_bounds(len(ds), index, num)
-        pieces = [self._with_provenance(ds.select(range(row_lo, row_hi)) if num > 1 else ds,
-                                        np.arange(row_lo, row_hi, dtype=np.int64), "original")]
+        pieces = [
+            self._with_provenance(
+                ds.select(range(row_lo, row_hi)) if num > 1 else ds,
+                np.arange(row_lo, row_hi, dtype=np.int64),
+                "original",
+            )
+        ]
         cap = self.max_synthetic_per_example
         synth_quota = {(c, s): (q if cap is None or self.augmenter is None else min(q, cap)) for c, s, q in mine}
         if self.augmenter is None:
@@ -411,8 +452,13 @@ class Balancer:
         return pieces[0] if len(pieces) == 1 else datasets.concatenate_datasets(pieces)
 
     def _augment_per_source(
-        self, ds: datasets.Dataset, y: np.ndarray, quota: dict[tuple[int, int], int],
-        made: dict[tuple[int, int], int], stats: dict[int, ClassBalanceStats], report: BalanceReport,
+        self,
+        ds: datasets.Dataset,
+        y: np.ndarray,
+        quota: dict[tuple[int, int], int],
+        made: dict[tuple[int, int], int],
+        stats: dict[int, ClassBalanceStats],
+        report: BalanceReport,
     ) -> list[datasets.Dataset]:
         assert self.augmenter is not None
         originals: set[bytes] = {_text_key(t) for _, t in _iter_column(ds, self.text_column)}
@@ -435,12 +481,19 @@ class Balancer:
             round_no += 1
             src, cp = np.concatenate(src_parts), np.concatenate(copy_parts)
             plan = self._with_provenance(ds, src, self.augmenter.name)
-            plan = plan.add_column("_nlpb_copy", cp,
-                                   new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())))
+            plan = plan.add_column(
+                "_nlpb_copy", cp, new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes()))
+            )
             fingerprint = Hasher.hash((plan._fingerprint, self.get_config(), "per_source", round_no))
-            out = plan.map(fn, batched=True, batch_size=self.batch_size, num_proc=self.num_proc,
-                           new_fingerprint=fingerprint, load_from_cache_file=self.load_from_cache_file,
-                           desc=f"Augmenting with {self.augmenter.name} (round {round_no})")
+            out = plan.map(
+                fn,
+                batched=True,
+                batch_size=self.batch_size,
+                num_proc=self.num_proc,
+                new_fingerprint=fingerprint,
+                load_from_cache_file=self.load_from_cache_file,
+                desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
+            )
             keep = np.zeros(len(out), dtype=bool)
             for i, text in _iter_column(out, self.text_column):
                 s = int(src[i])
@@ -469,13 +522,18 @@ class Balancer:
         return accepted
 
     def _handle_shortfall(
-        self, ds: datasets.Dataset, shortfall: dict[int, int], cycles: dict[int, _SourceCycle],
-        stats: dict[int, ClassBalanceStats], names: list[str], pieces: list[datasets.Dataset],
+        self,
+        ds: datasets.Dataset,
+        shortfall: dict[int, int],
+        cycles: dict[int, _SourceCycle],
+        stats: dict[int, ClassBalanceStats],
+        names: list[str],
+        pieces: list[datasets.Dataset],
     ) -> None:
         total = sum(shortfall.values())
         detail = ", ".join(f"{names[c]}: {n}" for c, n in shortfall.items())
         if self.augmenter is not None:
-            msg = (f"the augmenter could not write enough distinct new examples ({total} short; {detail})")
+            msg = f"the augmenter could not write enough distinct new examples ({total} short; {detail})"
             if self.on_shortfall == "raise":
                 raise RuntimeError(msg + "; use on_shortfall='duplicate' or 'warn', or another augmenter")
             if self.on_shortfall == "warn":
@@ -493,8 +551,9 @@ class _SourceCycle:
     """Seeded round-robin over a class's rows: each row used once before any row is used again."""
 
     def __init__(self, members: np.ndarray, seed: int, label: int, cap: int | None) -> None:
-        rng = np.random.default_rng(int.from_bytes(
-            hashlib.blake2b(repr((seed, "order", label)).encode(), digest_size=8).digest(), "little"))
+        rng = np.random.default_rng(
+            int.from_bytes(hashlib.blake2b(repr((seed, "order", label)).encode(), digest_size=8).digest(), "little")
+        )
         self.order = members[rng.permutation(members.size)]
         self.cap = cap
         self.position = 0  # how many (source, copy) pairs have been handed out
@@ -531,4 +590,3 @@ class _SourceCycle:
         idx = (self.dup_position + np.arange(n)) % self.order.size
         self.dup_position += n
         return self.order[idx]
-

@@ -44,13 +44,17 @@ def _key_values(pairs: Sequence[str] | None, option: str) -> dict[str, Any]:
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", help="Hub dataset id, local file or folder (csv/tsv/json/jsonl/parquet), "
-                                  "or a save_to_disk folder")
+    p.add_argument(
+        "source", help="Hub dataset id, local file or folder (csv/tsv/json/jsonl/parquet), or a save_to_disk folder"
+    )
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
     p.add_argument("--name", default=None, help="Hub dataset configuration name")
-    p.add_argument("--drop-invalid", action="store_true",
-                   help="drop rows with missing/blank text or missing labels (and report how many) instead of failing")
+    p.add_argument(
+        "--drop-invalid",
+        action="store_true",
+        help="drop rows with missing/blank text or missing labels (and report how many) instead of failing",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,25 +79,48 @@ def build_parser() -> argparse.ArgumentParser:
             + (" (same as 'balance')" if name == "augment" else ""),
         )
         _add_data_args(p)
-        p.add_argument("--augmenter", action="append", metavar="NAME",
-                       help="augmenter by name (repeat to chain them with Compose); none = duplicate examples")
-        p.add_argument("--aug-param", action="append", metavar="KEY=VALUE",
-                       help="parameter for the augmenter(s), e.g. aug_p=0.2 (repeatable)")
-        p.add_argument("--sampling-strategy", type=parse_sampling_strategy, default="auto",
-                       help="imbalanced-learn style: auto, minority, 'not majority', all, a float, or a JSON dict")
+        p.add_argument(
+            "--augmenter",
+            action="append",
+            metavar="NAME",
+            help="augmenter by name (repeat to chain them with Compose); none = duplicate examples",
+        )
+        p.add_argument(
+            "--aug-param",
+            action="append",
+            metavar="KEY=VALUE",
+            help="parameter for the augmenter(s), e.g. aug_p=0.2 (repeatable)",
+        )
+        p.add_argument(
+            "--sampling-strategy",
+            type=parse_sampling_strategy,
+            default="auto",
+            help="imbalanced-learn style: auto, minority, 'not majority', all, a float, or a JSON dict",
+        )
         p.add_argument("--max-synthetic-per-example", type=int, default=None)
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--num-proc", type=int, default=None)
         p.add_argument("--on-shortfall", choices=["duplicate", "warn", "raise"], default="duplicate")
-        p.add_argument("--plan", choices=["global", "per-source"], default=None,
-                       help="global: retry failed sources with other sources (default); per-source: each source "
-                            "fills its own quota, the plan that can be sharded (implied by --shard)")
-        p.add_argument("--shard", metavar="I/N", default=None,
-                       help="compute only part I of N (e.g. 0/4) to split the work across machines; the N "
-                            "outputs together equal one run with --plan per-source")
-        p.add_argument("--out", required=True, metavar="PATH",
-                       help="a folder (save_to_disk of all splits), or FILE.jsonl / FILE.parquet / FILE.csv "
-                            "(train split)")
+        p.add_argument(
+            "--plan",
+            choices=["global", "per-source"],
+            default=None,
+            help="global: retry failed sources with other sources (default); per-source: each source "
+            "fills its own quota, the plan that can be sharded (implied by --shard)",
+        )
+        p.add_argument(
+            "--shard",
+            metavar="I/N",
+            default=None,
+            help="compute only part I of N (e.g. 0/4) to split the work across machines; the N "
+            "outputs together equal one run with --plan per-source",
+        )
+        p.add_argument(
+            "--out",
+            required=True,
+            metavar="PATH",
+            help="a folder (save_to_disk of all splits), or FILE.jsonl / FILE.parquet / FILE.csv (train split)",
+        )
         p.add_argument("--push-to-hub", metavar="REPO", help="also push the balanced dataset with a dataset card")
         p.add_argument("--private", action="store_true", help="with --push-to-hub: create a private repo")
         p.set_defaults(func=cmd_balance)
@@ -114,8 +141,12 @@ def _load(args: argparse.Namespace) -> Any:
     from .data import load_text_dataset
 
     dataset, report = load_text_dataset(
-        args.source, args.text_column, args.label_column, name=args.name,
-        drop_invalid=args.drop_invalid, return_report=True,
+        args.source,
+        args.text_column,
+        args.label_column,
+        name=args.name,
+        drop_invalid=args.drop_invalid,
+        return_report=True,
     )
     if report.total_dropped:
         print(f"dropped {report.total_dropped} invalid row(s): {report.dropped}", file=sys.stderr)
@@ -154,6 +185,7 @@ def build_augmenter(names: Sequence[str] | None, params: dict[str, Any]) -> Any:
         if params:
             raise SystemExit(f"error: --aug-param given without --augmenter: {params}")
         return None
+
     def build(name: str) -> Any:
         try:
             return get_augmenter(name, **params)
@@ -186,16 +218,25 @@ def cmd_balance(args: argparse.Namespace) -> int:
             raise ValueError("--shard needs --plan per-source (the global plan cannot be split across machines)")
     plan = "per_source" if (args.plan == "per-source" or shard is not None) else "global"
     balancer = Balancer(
-        augmenter, args.sampling_strategy, max_synthetic_per_example=args.max_synthetic_per_example,
-        seed=args.seed, num_proc=args.num_proc, text_column=args.text_column,
-        label_column=args.label_column, on_shortfall=args.on_shortfall, plan=plan, shard=shard,
+        augmenter,
+        args.sampling_strategy,
+        max_synthetic_per_example=args.max_synthetic_per_example,
+        seed=args.seed,
+        num_proc=args.num_proc,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        on_shortfall=args.on_shortfall,
+        plan=plan,
+        shard=shard,
     )
     before = class_distribution(dataset["train"], args.label_column)
     balanced = balancer.fit_resample(dataset)
     after = class_distribution(balanced["train"], args.label_column)
     if shard is not None:
-        print(f"shard {shard[0]}/{shard[1]}: {len(balanced['train'])} rows (the union of all {shard[1]} shards is "
-              "the balanced split)")
+        print(
+            f"shard {shard[0]}/{shard[1]}: {len(balanced['train'])} rows (the union of all {shard[1]} shards is "
+            "the balanced split)"
+        )
     print("train split before and after balancing:")
     print(format_distribution({"before": before, "after": after}))
     out = Path(args.out)
@@ -211,14 +252,28 @@ def cmd_balance(args: argparse.Namespace) -> int:
         from .hub import write_dataset_card
 
         balanced.save_to_disk(str(out))
-        write_dataset_card(out, balanced, source=str(args.source), balancer=balancer, before=before,
-                           label_column=args.label_column, text_column=args.text_column)
+        write_dataset_card(
+            out,
+            balanced,
+            source=str(args.source),
+            balancer=balancer,
+            before=before,
+            label_column=args.label_column,
+            text_column=args.text_column,
+        )
     print(f"balanced data written to {out}")
     if args.push_to_hub:
         from .hub import push_balanced_dataset
 
-        url = push_balanced_dataset(balanced, args.push_to_hub, balancer=balancer, source=str(args.source),
-                                    before=before, label_column=args.label_column, private=args.private)
+        url = push_balanced_dataset(
+            balanced,
+            args.push_to_hub,
+            balancer=balancer,
+            source=str(args.source),
+            before=before,
+            label_column=args.label_column,
+            private=args.private,
+        )
         print(f"pushed to {url}")
     return 0
 
@@ -227,8 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nlp-balance`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     from .data import DataValidationError
 
     try:

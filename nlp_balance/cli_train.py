@@ -15,11 +15,22 @@ def add_train_commands(sub: Any) -> None:
     """Register the training commands on the ``nlp-balance`` sub-parser."""
     p = sub.add_parser("train", help="run a recipe: balance, fine-tune, evaluate, report")
     p.add_argument("recipe", help="a recipe YAML file (see recipes/)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                   help="override a recipe value, e.g. --set training.learning_rate=3e-5 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a recipe value, e.g. --set training.learning_rate=3e-5 (repeatable)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the run folder")
-    p.add_argument("--baseline", dest="baseline", action="store_true", default=None,
-                   help="also train the plain cross-entropy baseline (overrides output.baseline)")
+    p.add_argument(
+        "--baseline",
+        dest="baseline",
+        action="store_true",
+        default=None,
+        help="also train the plain cross-entropy baseline (overrides output.baseline)",
+    )
     p.add_argument("--no-baseline", dest="baseline", action="store_false")
     p.add_argument("--dry-run", action="store_true", help="validate the recipe, print it resolved, and stop")
     p.set_defaults(func=cmd_train)
@@ -70,8 +81,10 @@ def _print_headline(run_dir: Path, baseline: Path | None = None) -> None:
         rows.insert(0, ("baseline (plain CE)", headline(baseline)))
     print()
     for label, h in rows:
-        print(f"{label:>20}: macro-F1 {h['macro_f1']:.4f} | balanced accuracy {h['balanced_accuracy']:.4f} | "
-              f"smallest class {h['smallest_class']!r} F1 {h['smallest_class_f1']:.4f} | accuracy {h['accuracy']:.4f}")
+        print(
+            f"{label:>20}: macro-F1 {h['macro_f1']:.4f} | balanced accuracy {h['balanced_accuracy']:.4f} | "
+            f"smallest class {h['smallest_class']!r} F1 {h['smallest_class_f1']:.4f} | accuracy {h['accuracy']:.4f}"
+        )
     print(f"report: {run_dir / 'report.html'} (and report.md, plots/)")
 
 
@@ -104,8 +117,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     print(f"  {'class':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}")
     for name, key in zip(names, sanitize_label_names(names)):
-        print(f"  {name:<20} {result[f'precision_{key}']:>9.4f} {result[f'recall_{key}']:>9.4f} "
-              f"{result[f'f1_{key}']:>9.4f} {int(result[f'support_{key}']):>8}")
+        print(
+            f"  {name:<20} {result[f'precision_{key}']:>9.4f} {result[f'recall_{key}']:>9.4f} "
+            f"{result[f'f1_{key}']:>9.4f} {int(result[f'support_{key}']):>8}"
+        )
     return 0
 
 

@@ -106,8 +106,9 @@ def load_text_dataset(
         A ``DatasetDict`` (or a ``Dataset`` when ``source`` is one or ``split`` is given), plus the
         :class:`LoadReport` when ``return_report`` is true.
     """
-    raw, source_name = _load_raw(source, split=split, name=name, revision=revision,
-                                 trust_remote_code=trust_remote_code, **load_kwargs)
+    raw, source_name = _load_raw(
+        source, split=split, name=name, revision=revision, trust_remote_code=trust_remote_code, **load_kwargs
+    )
     single = isinstance(raw, datasets.Dataset)
     dd = datasets.DatasetDict({split or "train": raw}) if single else raw
     report = LoadReport(source=source_name)
@@ -124,8 +125,13 @@ def load_text_dataset(
 
 
 def _load_raw(
-    source: Any, *, split: str | None, name: str | None, revision: str | None,
-    trust_remote_code: bool, **load_kwargs: Any,
+    source: Any,
+    *,
+    split: str | None,
+    name: str | None,
+    revision: str | None,
+    trust_remote_code: bool,
+    **load_kwargs: Any,
 ) -> tuple[datasets.Dataset | datasets.DatasetDict, str]:
     if isinstance(source, (datasets.Dataset, datasets.DatasetDict)):
         obj = source
@@ -133,8 +139,10 @@ def _load_raw(
             obj = _pick_split(obj, split, "the given DatasetDict")
         return obj, f"<in-memory {type(source).__name__}>"
     if isinstance(source, (datasets.IterableDataset, datasets.IterableDatasetDict)):
-        raise TypeError("load_text_dataset needs a map-style Dataset; for streaming input use "
-                        "the augmenters directly on the IterableDataset (dataset.map(...)).")
+        raise TypeError(
+            "load_text_dataset needs a map-style Dataset; for streaming input use "
+            "the augmenters directly on the IterableDataset (dataset.map(...))."
+        )
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"source must be a path, a Hub dataset id or a datasets object, got {type(source).__name__}")
     path = Path(source).expanduser()
@@ -192,7 +200,8 @@ def _load_local(path: Path, *, split: str | None, **load_kwargs: Any) -> dataset
         if not files:
             raise FileNotFoundError(
                 f"folder {str(path)!r} holds no data files ({', '.join(sorted(_BUILDERS))}) and is not a "
-                "save_to_disk folder")
+                "save_to_disk folder"
+            )
         if len({(_BUILDERS[s][0], tuple(_BUILDERS[s][1].items())) for s in suffixes}) > 1:
             raise ValueError(f"folder {str(path)!r} mixes file types {sorted(suffixes)}; use one format per folder")
         builder, extra = _BUILDERS[next(iter(suffixes))]
@@ -212,7 +221,8 @@ def _load_local(path: Path, *, split: str | None, **load_kwargs: Any) -> dataset
 
 
 def get_class_label(
-    dataset: datasets.Dataset | datasets.DatasetDict, label_column: str = "label",
+    dataset: datasets.Dataset | datasets.DatasetDict,
+    label_column: str = "label",
 ) -> datasets.ClassLabel:
     """Return the ``ClassLabel`` feature of ``label_column`` or raise an error that says how to get one."""
     ds = next(iter(dataset.values())) if isinstance(dataset, datasets.DatasetDict) else dataset
@@ -222,7 +232,8 @@ def get_class_label(
     if not isinstance(feature, datasets.ClassLabel):
         raise DataValidationError(
             f"column {label_column!r} is {feature!r}, not a ClassLabel; load the data with "
-            "nlp_balance.load_text_dataset (or call encode_labels) first")
+            "nlp_balance.load_text_dataset (or call encode_labels) first"
+        )
     return feature
 
 
@@ -244,7 +255,7 @@ def _first_index(mask: pa.ChunkedArray | pa.Array) -> int | None:
 def _first_python_index(ds: datasets.Dataset, column: str, is_bad: Any, chunk: int = 10_000) -> int | None:
     """First row whose (decoded) value satisfies ``is_bad``; a Python scan, used only on columns of mixed types."""
     for start in range(0, len(ds), chunk):
-        for offset, value in enumerate(ds[start:start + chunk][column]):
+        for offset, value in enumerate(ds[start : start + chunk][column]):
             if is_bad(value):
                 return start + offset
     return None
@@ -265,23 +276,28 @@ def validate_text_dataset(
     The checks run on Arrow columns, not Python rows, so they cost little on large data.
     """
     if isinstance(dataset, datasets.DatasetDict):
-        return datasets.DatasetDict({
-            name: _validate_split(ds, name, text_column, label_column, drop_invalid, report)
-            for name, ds in dataset.items()
-        })
+        return datasets.DatasetDict(
+            {
+                name: _validate_split(ds, name, text_column, label_column, drop_invalid, report)
+                for name, ds in dataset.items()
+            }
+        )
     return _validate_split(dataset, "dataset", text_column, label_column, drop_invalid, report)
 
 
 def _validate_split(
-    ds: datasets.Dataset, split: str, text_column: str, label_column: str,
-    drop_invalid: bool, report: LoadReport | None,
+    ds: datasets.Dataset,
+    split: str,
+    text_column: str,
+    label_column: str,
+    drop_invalid: bool,
+    report: LoadReport | None,
 ) -> datasets.Dataset:
     for col, role in ((text_column, "text"), (label_column, "label")):
         if col not in ds.column_names:
             close = [c for c in ds.column_names if c.lower() == col.lower()]
             hint = f" (did you mean {close[0]!r}?)" if close else f"; pass {role}_column= to name it"
-            raise DataValidationError(
-                f"{split}: {role} column {col!r} not found; columns are {ds.column_names}{hint}")
+            raise DataValidationError(f"{split}: {role} column {col!r} not found; columns are {ds.column_names}{hint}")
     if len(ds) == 0:
         return ds
     text_type = ds.features[text_column]
@@ -297,7 +313,8 @@ def _validate_split(
             example = ds[bad if bad is not None else 0][text_column]
             raise DataValidationError(
                 f"{split}: text column {text_column!r} must hold strings, but it is {text_type!r} "
-                f"(row {bad if bad is not None else 0}: {example!r})")
+                f"(row {bad if bad is not None else 0}: {example!r})"
+            )
     texts = _arrow_column(ds, text_column)
     labels = _arrow_column(ds, label_column)
     null_text = pc.is_null(texts)
@@ -320,7 +337,8 @@ def _validate_split(
         raise DataValidationError(
             f"{split}: row {row} has {reason} in column {column!r} (value {value!r}); "
             f"{counts[reason]} row(s) in this split have this problem. Fix the data or pass "
-            "drop_invalid=True (CLI: --drop-invalid) to drop them and report the count.")
+            "drop_invalid=True (CLI: --drop-invalid) to drop them and report the count."
+        )
     bad_mask = pc.or_(pc.or_(null_text, blank_text), null_label)
     keep = np.flatnonzero(~pc.fill_null(bad_mask, False).to_numpy(zero_copy_only=False))
     dropped = {reason: n for reason, n in counts.items() if n}
@@ -355,10 +373,12 @@ def encode_labels(
             if ds.features[label_column] != feature:
                 raise DataValidationError(
                     f"split {split!r} has ClassLabel {ds.features[label_column].names} but another split has "
-                    f"{feature.names}; all splits must share one label order")
+                    f"{feature.names}; all splits must share one label order"
+                )
         if label_names is not None and list(label_names) != list(feature.names):
             raise DataValidationError(
-                f"label_names {list(label_names)} differ from the dataset's ClassLabel names {feature.names}")
+                f"label_names {list(label_names)} differ from the dataset's ClassLabel names {feature.names}"
+            )
         for split, ds in dd.items():
             _check_ids_in_range(ds, split, label_column, feature.num_classes, feature.names)
         return dataset
@@ -369,15 +389,18 @@ def encode_labels(
         kinds.add(str(col.type))
         if _is_alias(str(col.type)):
             values.update(v for v in pc.unique(col).to_pylist() if v is not None)
-    if not all(k in ("string", "large_string") or pa.types.is_integer(pa.type_for_alias(k)) for k in kinds
-               if _is_alias(k)) or not all(_is_alias(k) for k in kinds):
+    if not all(
+        k in ("string", "large_string") or pa.types.is_integer(pa.type_for_alias(k)) for k in kinds if _is_alias(k)
+    ) or not all(_is_alias(k) for k in kinds):
         _raise_mixed_labels(dd, label_column, kinds)
     is_string = all(k in ("string", "large_string") for k in kinds)
-    is_int = all(pa.types.is_integer(pa.type_for_alias(k)) if k not in ("string", "large_string") else False
-                 for k in kinds)
+    is_int = all(
+        pa.types.is_integer(pa.type_for_alias(k)) if k not in ("string", "large_string") else False for k in kinds
+    )
     if not (is_string or is_int):
         raise DataValidationError(
-            f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel")
+            f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel"
+        )
     if is_string:
         names = list(label_names) if label_names is not None else sorted(values)
         unknown = sorted(values - set(names))
@@ -385,14 +408,15 @@ def encode_labels(
             split, row = _find_value(dd, label_column, unknown[0])
             raise DataValidationError(
                 f"{split}: row {row} has label {unknown[0]!r} in column {label_column!r}, which is not among "
-                f"label_names {names}")
+                f"label_names {names}"
+            )
         if len(set(names)) != len(names):
             raise DataValidationError(f"label_names has duplicates: {names}")
         class_label = datasets.ClassLabel(names=names)
         mapping = {n: i for i, n in enumerate(names)}
-        out = datasets.DatasetDict({
-            split: _cast_string_labels(ds, label_column, mapping, class_label) for split, ds in dd.items()
-        })
+        out = datasets.DatasetDict(
+            {split: _cast_string_labels(ds, label_column, mapping, class_label) for split, ds in dd.items()}
+        )
     else:
         num = len(label_names) if label_names is not None else (max(values) + 1 if values else 0)
         names = list(label_names) if label_names is not None else [str(i) for i in range(num)]
@@ -402,8 +426,9 @@ def encode_labels(
         out = datasets.DatasetDict({split: ds.cast_column(label_column, class_label) for split, ds in dd.items()})
         missing = sorted(set(range(num)) - values)
         if missing and label_names is None:
-            logger.warning("label ids %s never occur; they are kept as empty classes %s", missing,
-                           [names[i] for i in missing])
+            logger.warning(
+                "label ids %s never occur; they are kept as empty classes %s", missing, [names[i] for i in missing]
+            )
     return out if isinstance(dataset, datasets.DatasetDict) else out["dataset"]
 
 
@@ -438,13 +463,18 @@ def _raise_mixed_labels(dd: datasets.DatasetDict, label_column: str, kinds: set[
         if row is not None:
             raise DataValidationError(
                 f"{split}: row {row} has label {ds[row][label_column]!r} in column {label_column!r}; labels must "
-                "all be strings or all be integers (0..K-1)")
+                "all be strings or all be integers (0..K-1)"
+            )
     raise DataValidationError(
-        f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel")
+        f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel"
+    )
 
 
 def _cast_string_labels(
-    ds: datasets.Dataset, label_column: str, mapping: Mapping[str, int], class_label: datasets.ClassLabel,
+    ds: datasets.Dataset,
+    label_column: str,
+    mapping: Mapping[str, int],
+    class_label: datasets.ClassLabel,
 ) -> datasets.Dataset:
     features = ds.features.copy()
     features[label_column] = class_label
@@ -473,4 +503,5 @@ def _check_ids_in_range(ds: datasets.Dataset, split: str, column: str, num: int,
     if row is not None:
         value = _arrow_column(ds, column)[row].as_py()
         raise DataValidationError(
-            f"{split}: row {row} has label id {value} in column {column!r}, outside the {num} classes {list(names)}")
+            f"{split}: row {row} has label id {value} in column {column!r}, outside the {num} classes {list(names)}"
+        )

@@ -66,7 +66,8 @@ class ClassDistribution:
 
 
 def class_distribution(
-    dataset: datasets.Dataset | datasets.DatasetDict, label_column: str = "label",
+    dataset: datasets.Dataset | datasets.DatasetDict,
+    label_column: str = "label",
 ) -> ClassDistribution | dict[str, ClassDistribution]:
     """Count the classes of a ``Dataset`` (one result) or of every split of a ``DatasetDict``."""
     if isinstance(dataset, datasets.DatasetDict):
@@ -107,7 +108,9 @@ def format_distribution(dists: ClassDistribution | Mapping[str, ClassDistributio
     lines = ["  ".join(h.ljust(w) if j == 0 else h.rjust(w) for j, (h, w) in enumerate(zip(header, widths)))]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
-        lines.append("  ".join(str(v).ljust(w) if j == 0 else str(v).rjust(w) for j, (v, w) in enumerate(zip(r, widths))))
+        lines.append(
+            "  ".join(str(v).ljust(w) if j == 0 else str(v).rjust(w) for j, (v, w) in enumerate(zip(r, widths)))
+        )
     return "\n".join(lines)
 
 
@@ -147,7 +150,9 @@ def plot_class_distribution(
     ratio = max((d.imbalance_ratio for d in dists.values() if np.isfinite(d.imbalance_ratio)), default=1.0)
     if log_scale if log_scale is not None else ratio > 20:
         ax.set_yscale("log")
-    ax.set_xticks(x, [names[i] for i in order], rotation=30 if len(names) > 5 else 0, ha="right" if len(names) > 5 else "center")
+    ax.set_xticks(
+        x, [names[i] for i in order], rotation=30 if len(names) > 5 else 0, ha="right" if len(names) > 5 else "center"
+    )
     ax.set_ylabel("examples")
     ratios = ", ".join(f"{s}: {_fmt_ratio(d.imbalance_ratio)}" for s, d in dists.items())
     ax.set_title(title or f"Class distribution (imbalance ratio {ratios})", fontsize=10)

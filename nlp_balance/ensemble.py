@@ -378,7 +378,8 @@ def run_easy_ensemble_recipe(recipe: Any, *, kind: str = "balanced") -> Any:
     train_time = time.time() - train_started
     clf = ens.classifier(max_length=recipe.model.max_length)
     val_probs = clf.predict_proba(splits["validation"][text_col])
-    val_metrics, _ = compute_imbalance_metrics(val_probs.argmax(-1), label_array(splits["validation"], label_col), names)
+    val_refs = label_array(splits["validation"], label_col)
+    val_metrics, _ = compute_imbalance_metrics(val_probs.argmax(-1), val_refs, names)
     probs = clf.predict_proba(splits["test"][text_col])
     preds = probs.argmax(-1)
     refs = label_array(splits["test"], label_col)

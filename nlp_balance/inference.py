@@ -42,9 +42,14 @@ class TextClassifier:
         out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                idx = order[start:start + batch_size]
-                enc = self.tokenizer([texts[i] for i in idx], truncation=True, max_length=self.max_length,
-                                     padding=True, return_tensors="pt").to(self.device)
+                idx = order[start : start + batch_size]
+                enc = self.tokenizer(
+                    [texts[i] for i in idx],
+                    truncation=True,
+                    max_length=self.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                ).to(self.device)
                 out[idx] = self.model(**enc).logits.float().cpu().numpy()
         return out
 
@@ -60,13 +65,17 @@ class TextClassifier:
         """One dict per text: predicted label, its probability, and every class's probability."""
         preds, probs = self.predict_ids(texts, batch_size=batch_size)
         return [
-            {"label": self.label_names[int(p)], "score": float(pr[int(p)]),
-             "probabilities": {n: float(v) for n, v in zip(self.label_names, pr)}}
+            {
+                "label": self.label_names[int(p)],
+                "score": float(pr[int(p)]),
+                "probabilities": {n: float(v) for n, v in zip(self.label_names, pr)},
+            }
             for p, pr in zip(preds, probs)
         ]
 
-    def evaluate(self, dataset: Any, *, text_column: str = "text", label_column: str = "label",
-                 batch_size: int = 64) -> dict[str, float]:
+    def evaluate(
+        self, dataset: Any, *, text_column: str = "text", label_column: str = "label", batch_size: int = 64
+    ) -> dict[str, float]:
         """Imbalance metrics on a labelled ``Dataset`` whose ``ClassLabel`` names match the model's."""
         from .data import get_class_label
         from .metrics import compute_imbalance_metrics
@@ -79,8 +88,9 @@ class TextClassifier:
         return metrics
 
 
-def load_classifier(path_or_id: str | Path, *, max_length: int = 128, device: str | None = None,
-                    trust_remote_code: bool = False) -> TextClassifier:
+def load_classifier(
+    path_or_id: str | Path, *, max_length: int = 128, device: str | None = None, trust_remote_code: bool = False
+) -> TextClassifier:
     """Load a model folder, an ensemble folder (``ensemble.json``) or a Hub id (with ``posthoc.json``
     when the folder has one)."""
     import torch

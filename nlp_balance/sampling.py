@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import datasets
 import numpy as np
@@ -22,14 +22,14 @@ import numpy as np
 from .data import get_class_label
 
 __all__ = [
-    "SamplingStrategy",
     "RandomOverSampler",
     "RandomUnderSampler",
-    "resolve_sampling_strategy",
+    "SamplingStrategy",
     "label_array",
+    "resolve_sampling_strategy",
 ]
 
-SamplingStrategy = Union[float, str, Mapping[Any, int], Callable[[np.ndarray], Mapping[Any, int]]]
+SamplingStrategy = float | str | Mapping[Any, int] | Callable[[np.ndarray], Mapping[Any, int]]
 SamplingType = Literal["over-sampling", "under-sampling"]
 
 _NAMED = ("minority", "majority", "not minority", "not majority", "all", "auto")
@@ -84,8 +84,8 @@ def resolve_sampling_strategy(
     classes, counts_arr = np.unique(y, return_counts=True)
     if classes.size <= 1:
         raise ValueError(
-            f"resampling needs at least 2 classes in the data; found {classes.size} "
-            f"({[int(c) for c in classes]})")
+            f"resampling needs at least 2 classes in the data; found {classes.size} ({[int(c) for c in classes]})"
+        )
     counts = {int(c): int(n) for c, n in zip(classes, counts_arr)}
     n_max, n_min = int(counts_arr.max()), int(counts_arr.min())
     majority = int(classes[int(np.argmax(counts_arr))])  # first of ties, as in imbalanced-learn
@@ -94,7 +94,9 @@ def resolve_sampling_strategy(
     targets = dict(counts)
 
     if isinstance(sampling_strategy, bool):
-        raise ValueError(f"sampling_strategy must be a float, a string, a dict or a callable, got {sampling_strategy!r}")
+        raise ValueError(
+            f"sampling_strategy must be a float, a string, a dict or a callable, got {sampling_strategy!r}"
+        )
     if isinstance(sampling_strategy, numbers.Real):
         ratio = float(sampling_strategy)
         if not 0.0 < ratio <= 1.0:
@@ -102,7 +104,8 @@ def resolve_sampling_strategy(
         if classes.size != 2:
             raise ValueError(
                 f"a float sampling_strategy ({ratio}) is only defined for binary data; this data has "
-                f"{classes.size} classes. Use a dict for multi-class targets.")
+                f"{classes.size} classes. Use a dict for multi-class targets."
+            )
         if over:
             for c, n in counts.items():
                 if c != majority:
@@ -110,7 +113,8 @@ def resolve_sampling_strategy(
                     if new <= 0:
                         raise ValueError(
                             f"sampling_strategy={ratio} would remove minority examples (it asks for "
-                            f"{int(n_max * ratio)} of class {c}, which has {n}); increase the ratio")
+                            f"{int(n_max * ratio)} of class {c}, which has {n}); increase the ratio"
+                        )
                     targets[c] = n + new
         else:
             for c, n in counts.items():
@@ -119,7 +123,8 @@ def resolve_sampling_strategy(
                     if keep > n:
                         raise ValueError(
                             f"sampling_strategy={ratio} would add examples to class {c} (it asks for {keep}, "
-                            f"the class has {n}); increase the ratio")
+                            f"the class has {n}); increase the ratio"
+                        )
                     targets[c] = keep
         return targets
 
@@ -130,8 +135,10 @@ def resolve_sampling_strategy(
 
             close = difflib.get_close_matches(name, _NAMED, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown sampling_strategy {name!r}; expected one of {list(_NAMED)}, a float, "
-                             f"a dict or a callable.{hint}")
+            raise ValueError(
+                f"unknown sampling_strategy {name!r}; expected one of {list(_NAMED)}, a float, "
+                f"a dict or a callable.{hint}"
+            )
         if name == "auto":
             name = "not majority" if over else "not minority"
         if over and name == "majority":
@@ -168,11 +175,13 @@ def resolve_sampling_strategy(
             if over and wanted < counts[c]:
                 raise ValueError(
                     f"sampling_strategy[{key!r}]={wanted} is below the {counts[c]} examples the class has; "
-                    "an over-sampler cannot remove examples")
+                    "an over-sampler cannot remove examples"
+                )
             if not over and wanted > counts[c]:
                 raise ValueError(
                     f"sampling_strategy[{key!r}]={wanted} is above the {counts[c]} examples the class has; "
-                    "an under-sampler cannot add examples")
+                    "an under-sampler cannot add examples"
+                )
             targets[c] = wanted
         return targets
 

@@ -97,8 +97,9 @@ def test_same_seed_same_bytes_for_any_num_proc_and_batch_size(trec6):
     one = Balancer(WordShuffle(), "not majority", seed=11, num_proc=1).fit_resample(train)
     two = Balancer(WordShuffle(), "not majority", seed=11, num_proc=2, batch_size=37).fit_resample(train)
     other = Balancer(WordShuffle(), "not majority", seed=12, num_proc=1).fit_resample(train)
-    assert one.data.table.equals(two.flatten_indices().data.table) or \
-        one.flatten_indices().data.table.equals(two.flatten_indices().data.table)
+    assert one.data.table.equals(two.flatten_indices().data.table) or one.flatten_indices().data.table.equals(
+        two.flatten_indices().data.table
+    )
     assert one["text"] != other["text"]
 
 
@@ -131,8 +132,7 @@ def test_exact_duplicates_from_the_augmenter_are_dropped_and_the_shortfall_repor
 
 def test_max_synthetic_per_example_caps_each_source(trec6):
     train = trec6["train"]
-    out = Balancer(WordShuffle(), {"ABBR": 84 * 3}, max_synthetic_per_example=1, seed=0,
-                   on_shortfall="warn")
+    out = Balancer(WordShuffle(), {"ABBR": 84 * 3}, max_synthetic_per_example=1, seed=0, on_shortfall="warn")
     with pytest.warns(UserWarning):
         res = out.fit_resample(train)
     new = res.select(range(len(train), len(res)))
@@ -154,9 +154,13 @@ def test_dataset_dict_changes_train_only_and_refuses_eval_splits(trec6):
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"seed": "1"}, "seed must be an int"), ({"num_proc": 0}, "num_proc must be a positive int"),
-     ({"max_synthetic_per_example": 0}, "max_synthetic_per_example must be"),
-     ({"on_shortfall": "ignore"}, "on_shortfall must be"), ({"augmenter": "eda"}, "must be an nlp_balance Augmenter")],
+    [
+        ({"seed": "1"}, "seed must be an int"),
+        ({"num_proc": 0}, "num_proc must be a positive int"),
+        ({"max_synthetic_per_example": 0}, "max_synthetic_per_example must be"),
+        ({"on_shortfall": "ignore"}, "on_shortfall must be"),
+        ({"augmenter": "eda"}, "must be an nlp_balance Augmenter"),
+    ],
 )
 def test_bad_arguments_name_the_value(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):

@@ -6,11 +6,10 @@ import json
 
 import datasets
 import pytest
+from conftest import shared_dataset_path
 
 from nlp_balance import DataValidationError, load_text_dataset
 from nlp_balance.data import encode_labels
-
-from conftest import shared_dataset_path
 
 
 def _rows(name: str, split: str = "train") -> list[dict]:
@@ -101,8 +100,10 @@ def test_missing_local_path_is_not_sent_to_the_hub():
 
 @pytest.mark.parametrize(
     ("column", "match"),
-    [("text_column", r"text column 'body' not found; columns are \['text', 'label'\]"),
-     ("label_column", r"label column 'y' not found")],
+    [
+        ("text_column", r"text column 'body' not found; columns are \['text', 'label'\]"),
+        ("label_column", r"label column 'y' not found"),
+    ],
 )
 def test_missing_column_is_named(column, match):
     ds = datasets.Dataset.from_dict({"text": ["a"], "label": ["x"]})
@@ -146,10 +147,12 @@ def test_labels_outside_the_class_label_are_named():
 
 
 def test_splits_share_one_label_order_even_if_a_class_is_missing_in_one():
-    dd = datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"text": ["a", "b"], "label": ["x", "y"]}),
-        "test": datasets.Dataset.from_dict({"text": ["c"], "label": ["z"]}),
-    })
+    dd = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"text": ["a", "b"], "label": ["x", "y"]}),
+            "test": datasets.Dataset.from_dict({"text": ["c"], "label": ["z"]}),
+        }
+    )
     out = load_text_dataset(dd)
     assert out["train"].features["label"].names == ["x", "y", "z"] == out["test"].features["label"].names
     assert out["test"]["label"] == [2]

@@ -13,8 +13,15 @@ from nlp_balance.cli import main
 
 
 def _write_recipe(path: Path, model_dir: Path, run_dir: Path, shared: Path, **training) -> Path:
-    train = {"num_train_epochs": 1, "per_device_train_batch_size": 16, "learning_rate": 5e-3,
-             "logging_steps": 2, "loss": "focal", "class_weighting": "balanced", **training}
+    train = {
+        "num_train_epochs": 1,
+        "per_device_train_batch_size": 16,
+        "learning_rate": 5e-3,
+        "logging_steps": 2,
+        "loss": "focal",
+        "class_weighting": "balanced",
+        **training,
+    }
     lines = [
         "# test recipe. How long: seconds.",
         "name: tiny",
@@ -73,8 +80,17 @@ def trained_run(tmp_path_factory, tiny_bert_dir, shared_data):
 def test_train_writes_every_artefact(trained_run):
     _, run = trained_run
     for folder in (run, run / "baseline"):
-        for name in ("recipe.yaml", "run_info.json", "distribution.json", "metrics.json", "confusion_matrix.json",
-                     "log_history.json", "predictions.jsonl", "report.md", "report.html"):
+        for name in (
+            "recipe.yaml",
+            "run_info.json",
+            "distribution.json",
+            "metrics.json",
+            "confusion_matrix.json",
+            "log_history.json",
+            "predictions.jsonl",
+            "report.md",
+            "report.html",
+        ):
             assert (folder / name).is_file(), f"{folder / name} missing"
         assert (folder / "model" / "config.json").is_file()
         assert not (folder / "checkpoints").exists()
@@ -126,7 +142,9 @@ def test_aux_head_recipe_trains_and_saves_a_plain_classifier(tmp_path, tiny_bert
     from nlp_balance.inference import load_classifier
 
     recipe = _write_recipe(tmp_path / "aux.yaml", tiny_bert_dir, tmp_path / "run", shared_data)
-    text = recipe.read_text().replace("  max_length: 24\n", "  max_length: 24\n  aux_head: {type: minority_vs_majority}\n")
+    text = recipe.read_text().replace(
+        "  max_length: 24\n", "  max_length: 24\n  aux_head: {type: minority_vs_majority}\n"
+    )
     recipe.write_text(text.replace("  baseline: true\n", "  baseline: false\n"))
     assert main(["train", str(recipe)]) == 0
     clf = load_classifier(tmp_path / "run" / "model")

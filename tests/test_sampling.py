@@ -18,8 +18,11 @@ NAMED = ["minority", "majority", "not minority", "not majority", "all", "auto"]
 
 
 def _imblearn_counts(y: np.ndarray, strategy, kind: str) -> dict[int, int] | type[Exception]:
-    sampler = ImbROS(sampling_strategy=strategy, random_state=0) if kind == "over-sampling" else \
-        ImbRUS(sampling_strategy=strategy, random_state=0)
+    sampler = (
+        ImbROS(sampling_strategy=strategy, random_state=0)
+        if kind == "over-sampling"
+        else ImbRUS(sampling_strategy=strategy, random_state=0)
+    )
     try:
         _, y_res = sampler.fit_resample(np.zeros((y.size, 1)), y)
     except ValueError:
@@ -35,9 +38,12 @@ def _ours(y: np.ndarray, strategy, kind: str) -> dict[int, int] | type[Exception
     return {c: n for c, n in targets.items() if n > 0}  # imbalanced-learn's output has no empty class
 
 
-label_arrays = st.integers(2, 6).flatmap(
-    lambda k: st.lists(st.integers(0, k - 1), min_size=2, max_size=120)
-).map(lambda xs: np.asarray(xs, dtype=np.int64)).filter(lambda y: np.unique(y).size >= 2)
+label_arrays = (
+    st.integers(2, 6)
+    .flatmap(lambda k: st.lists(st.integers(0, k - 1), min_size=2, max_size=120))
+    .map(lambda xs: np.asarray(xs, dtype=np.int64))
+    .filter(lambda y: np.unique(y).size >= 2)
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -47,8 +53,11 @@ def test_named_strategies_match_imblearn(y, name, kind):
 
 
 @settings(max_examples=150, deadline=None)
-@given(y=st.lists(st.integers(0, 1), min_size=2, max_size=200).map(np.asarray).filter(lambda y: np.unique(y).size == 2),
-       ratio=st.floats(0.01, 1.0), kind=st.sampled_from(["over-sampling", "under-sampling"]))
+@given(
+    y=st.lists(st.integers(0, 1), min_size=2, max_size=200).map(np.asarray).filter(lambda y: np.unique(y).size == 2),
+    ratio=st.floats(0.01, 1.0),
+    kind=st.sampled_from(["over-sampling", "under-sampling"]),
+)
 def test_float_strategy_matches_imblearn_on_binary_data(y, ratio, kind):
     assert _ours(y, ratio, kind) == _imblearn_counts(y, ratio, kind)
 
@@ -63,8 +72,10 @@ def test_dict_and_callable_strategies_match_imblearn(data, y, kind):
         n = int(counts[classes.tolist().index(c)])
         strategy[c] = data.draw(st.integers(n, 3 * n) if kind == "over-sampling" else st.integers(0, n))
     assert _ours(y, strategy, kind) == _imblearn_counts(y, strategy, kind)
+
     def fn(labels):
         return dict(strategy)
+
     assert _ours(y, fn, kind) == _imblearn_counts(y, fn, kind)
 
 
@@ -96,8 +107,9 @@ def test_one_class_is_an_error():
 
 def test_dict_keys_may_be_label_names(trec6):
     names = trec6["train"].features["label"].names
-    targets = resolve_sampling_strategy(np.asarray(trec6["train"]["label"]), {"ABBR": 500}, "over-sampling",
-                                        label_names=names)
+    targets = resolve_sampling_strategy(
+        np.asarray(trec6["train"]["label"]), {"ABBR": 500}, "over-sampling", label_names=names
+    )
     assert targets[names.index("ABBR")] == 500
 
 
@@ -152,6 +164,9 @@ def test_under_sampler_with_replacement_matches_imblearn(trec6):
     train = trec6["train"]
     y = np.asarray(train["label"])
     out = RandomUnderSampler("all", random_state=0, replacement=True).fit_resample(train)
-    expected = Counter(ImbRUS(sampling_strategy="all", random_state=0, replacement=True)
-                       .fit_resample(np.zeros((y.size, 1)), y)[1].tolist())
+    expected = Counter(
+        ImbRUS(sampling_strategy="all", random_state=0, replacement=True)
+        .fit_resample(np.zeros((y.size, 1)), y)[1]
+        .tolist()
+    )
     assert Counter(out["label"]) == expected
