@@ -281,7 +281,6 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
         from .ensemble import run_easy_ensemble_recipe
 
         return run_easy_ensemble_recipe(recipe, kind=kind)
-    import torch
     import transformers
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
@@ -325,7 +324,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
 
         train_tok = encode(train, "train")
         val_tok = encode(splits["validation"], "validation")
-        test_tok = encode(splits["test"], "test")
+        encode(splits["test"], "test")
 
     weights = recipe.training.get("class_weights")
     if isinstance(weights, (list, tuple)) and len(weights) != len(names):
@@ -367,10 +366,14 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
     if recipe.output.posthoc:
         trainer.fit_posthoc(recipe.output.posthoc)
 
-    prediction = trainer.predict(test_tok)
-    logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-    probs = torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float64), dim=-1).numpy()
-    preds = probs.argmax(axis=-1)  # trainer.predict already applied any post-hoc adjustment to the logits
+    # Test predictions in each process over the whole test split, with the same code as
+    # `nlp-balance predict`/`evaluate` (post-hoc adjustment applied once): under torchrun,
+    # Trainer.predict returned only this rank's shard of the test set (found with 2 gloo processes).
+    from .inference import TextClassifier
+
+    classifier = TextClassifier(trainer.accelerator.unwrap_model(trainer.model), tokenizer,
+                                posthoc=trainer.posthoc, max_length=recipe.model.max_length)
+    preds, probs = classifier.predict_ids(splits["test"][text_col], batch_size=args.per_device_eval_batch_size)
     refs = label_array(splits["test"], label_col)
     test_metrics, cm = compute_imbalance_metrics(preds, refs, names)
 
