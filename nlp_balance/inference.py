@@ -50,7 +50,9 @@ class TextClassifier:
                     padding=True,
                     return_tensors="pt",
                 ).to(self.device)
-                out[idx] = self.model(**enc).logits.float().cpu().numpy()
+                output = self.model(**enc)
+                logits = output["logits"] if isinstance(output, dict) else output.logits  # wrappers return dicts
+                out[idx] = logits.float().cpu().numpy()
         return out
 
     def predict_ids(self, texts: Sequence[str], *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
