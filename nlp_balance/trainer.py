@@ -478,17 +478,15 @@ class BalancedTrainer(Trainer):
             )
         labels = labels.view(-1).long()
         mask = labels != -100
-        kept = int(mask.sum())
-        if kept == 0:
-            return logits.sum() * 0.0, mask.sum()  # keeps every parameter in the graph (DDP)
-        if kept < labels.shape[0]:  # boolean indexing only when some row is ignored
-            logits, labels = logits[mask], labels[mask]
-        per = self.loss_fn(logits, labels)
-        if per.dim() != 1 or per.shape[0] != kept:
+        # No host-device sync here (no int()/bool() of a tensor, no boolean indexing): ignored rows get
+        # a placeholder label and their loss is multiplied by 0, which also keeps every parameter in
+        # the graph when a batch has no labelled row (DDP).
+        per = self.loss_fn(logits, torch.where(mask, labels, torch.zeros_like(labels)).long())
+        if per.dim() != 1 or per.shape[0] != labels.shape[0]:
             raise ValueError(
                 f"loss with reduction='none' must return one value per example, got shape {tuple(per.shape)}"
             )
-        return per.sum(), mask.sum()
+        return (per * mask).sum(), mask.sum()
 
     def compute_loss(
         self,
