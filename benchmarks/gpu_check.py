@@ -203,7 +203,7 @@ def _throughput(model_dir: Path, data: Path) -> dict[str, Any]:
     common = {
         "output_dir": "/tmp/tp",
         "per_device_train_batch_size": 32,
-        "max_steps": 2 if SMOKE else 60,
+        "max_steps": 2 if SMOKE else 200,
         "bf16": not SMOKE,
         "report_to": "none",
         "save_strategy": "no",
@@ -325,10 +325,16 @@ def main() -> int:
     SMOKE = args.smoke
     results: dict[str, Any] = {"env": _env()}
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
+    def throughput_only() -> dict[str, Any]:
+        size = {"hidden": 32, "layers": 1, "heads": 2, "ffn": 64} if SMOKE else {
+            "hidden": 384, "layers": 6, "heads": 12, "ffn": 1536}
+        return _throughput(_tiny_bert(args.tokenizer, work / "tp-model", **size), args.data)
+
     parts = {
         "ga": ("ga_exact_cuda", lambda: check_ga_exact(args.data, args.tokenizer, work)),
         "bt": ("backtranslation_cuda", lambda: check_backtranslation(args.data, work)),
         "bf16": ("bf16_training", lambda: check_bf16_training(args.data, args.tokenizer, work)),
+        "tp": ("trainer_throughput", throughput_only),
     }
     for key in args.parts.split(","):
         name, fn = parts[key]
