@@ -310,6 +310,24 @@ class Balancer:
             AUGMENTATION_COLUMN, [kind] * len(picked), new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind))
         )
 
+    def _augment_round(
+        self, ds: datasets.Dataset, src: np.ndarray, cp: np.ndarray, fn: _AugmentBatch, round_no: int, *tag: str
+    ) -> datasets.Dataset:
+        """One ``datasets.map`` over the planned (source row, copy) pairs, with a stable fingerprint."""
+        assert self.augmenter is not None
+        cp = cp.astype(np.int64)
+        plan = self._with_provenance(ds, src, self.augmenter.name)
+        plan = plan.add_column("_nlpb_copy", cp, new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())))
+        return plan.map(
+            fn,
+            batched=True,
+            batch_size=self.batch_size,
+            num_proc=self.num_proc,
+            new_fingerprint=Hasher.hash((plan._fingerprint, self.get_config(), *tag, round_no)),
+            load_from_cache_file=self.load_from_cache_file,
+            desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
+        )
+
     def _augment_rounds(
         self,
         ds: datasets.Dataset,
@@ -343,22 +361,7 @@ class Balancer:
             round_no += 1
             src = np.concatenate(plan_src)
             cp = np.concatenate(plan_copy)
-            plan = self._with_provenance(ds, src, self.augmenter.name)
-            plan = plan.add_column(
-                "_nlpb_copy",
-                cp.astype(np.int64),
-                new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())),
-            )
-            fingerprint = Hasher.hash((plan._fingerprint, self.get_config(), round_no))
-            out = plan.map(
-                fn,
-                batched=True,
-                batch_size=self.batch_size,
-                num_proc=self.num_proc,
-                new_fingerprint=fingerprint,
-                load_from_cache_file=self.load_from_cache_file,
-                desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
-            )
+            out = self._augment_round(ds, src, cp, fn, round_no)
             keep = np.zeros(len(out), dtype=bool)
             for i, text in _iter_column(out, self.text_column):
                 c = int(y[src[i]])
@@ -480,20 +483,7 @@ class Balancer:
                 break
             round_no += 1
             src, cp = np.concatenate(src_parts), np.concatenate(copy_parts)
-            plan = self._with_provenance(ds, src, self.augmenter.name)
-            plan = plan.add_column(
-                "_nlpb_copy", cp, new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes()))
-            )
-            fingerprint = Hasher.hash((plan._fingerprint, self.get_config(), "per_source", round_no))
-            out = plan.map(
-                fn,
-                batched=True,
-                batch_size=self.batch_size,
-                num_proc=self.num_proc,
-                new_fingerprint=fingerprint,
-                load_from_cache_file=self.load_from_cache_file,
-                desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
-            )
+            out = self._augment_round(ds, src, cp, fn, round_no, "per_source")
             keep = np.zeros(len(out), dtype=bool)
             for i, text in _iter_column(out, self.text_column):
                 s = int(src[i])
