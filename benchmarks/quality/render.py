@@ -79,6 +79,10 @@ def group(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[di
 
 def values(rows: list[dict[str, Any]], metric: str) -> list[float]:
     """The metric over rows; rows without it (e.g. no validation score) are left out."""
+    if metric == "val_macro_f1":
+        # The full protocol's posthoc_la row reuses the CE model and has no score of its own on validation
+        # (rows written before run.py cleared the copied CE value carry it; it is not this method's).
+        rows = [r for r in rows if not (r.get("protocol") == "full" and r.get("method") == "posthoc_la")]
     return [float(r[metric]) for r in rows if r.get(metric) is not None]
 
 
@@ -95,10 +99,11 @@ def method_label(method: str, rows: list[dict[str, Any]]) -> str:
 def dataset_table(protocol: str, by_method: dict[str, list[dict[str, Any]]]) -> list[str]:
     base = by_method.get(BASELINE, [])
     hand = by_method.get(HAND, [])
-    order = [m for m in METHODS if m in by_method] + sorted(m for m in by_method if m not in METHODS)
+    order = method_order(by_method)
     head = ("| method | n | macro-F1 | Δ CE | Δ hand-wCE | smallest-class F1 | Δ CE | Δ hand-wCE "
-            "| bal. acc. | val macro-F1 | epoch | head s |")
-    lines = [head, "|" + "---|" * 12]
+            "| bal. acc. | val macro-F1 | epoch | train s | time × CE |")
+    lines = [head, "|" + "---|" * 13]
+    base_s = np.mean([r.get("train_seconds", math.nan) for r in base]) if base else math.nan
     for m in order:
         rs = by_method[m]
         cells = [method_label(m, rs), str(len(rs))]
@@ -111,9 +116,20 @@ def dataset_table(protocol: str, by_method: dict[str, list[dict[str, Any]]]) -> 
         cells.append(f"{mu:.3f} ± {sd:.3f}")
         cells.append(f"{mean_std(values(rs, 'val_macro_f1'))[0]:.3f}")
         cells.append(f"{np.mean([r.get('best_epoch') or math.nan for r in rs]):.1f}")
-        cells.append(f"{np.mean([r.get('train_seconds', math.nan) for r in rs]):.1f}")
+        train_s = np.mean([r.get("train_seconds", math.nan) for r in rs])
+        cells.append(f"{train_s:.1f}")
+        cells.append(f"{train_s / base_s:.2f}" if base_s > 0 else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def method_order(by_method: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The fast protocol's method order, then methods only the full protocol has, in their own order."""
+    from .full import FULL_METHODS
+
+    known = [m for m in METHODS if m in by_method]
+    extra = [m for m in FULL_METHODS if m in by_method and m not in known]
+    return known + extra + sorted(m for m in by_method if m not in known and m not in extra)
 
 
 def per_class_table(by_method: dict[str, list[dict[str, Any]]], names: list[str], methods: list[str]) -> list[str]:
@@ -137,10 +153,15 @@ def best_summary(by_method: dict[str, list[dict[str, Any]]]) -> dict[str, Any] |
         return float(np.mean(values(by_method[m], metric)))
 
     best = max(cands, key=lambda m: mean_of(m, "macro_f1"))
-    val_best = max(cands, key=lambda m: mean_of(m, "val_macro_f1"))
+    # A practitioner choosing on validation may keep CE or hand-weighted CE, so they are candidates
+    # here; methods without a validation score are not.
+    with_val = [m for m in by_method if values(by_method[m], "val_macro_f1")]
+    val_best = max(with_val, key=lambda m: mean_of(m, "val_macro_f1")) if with_val else "-"
     out = {"best": best, "val_best": val_best}
     for key in ("best", "val_best"):
         m = out[key]
+        if m not in by_method:
+            continue
         for metric, _ in METRICS:
             for ref in (BASELINE, HAND):
                 if ref in by_method:
@@ -256,7 +277,7 @@ def render(rows: list[dict[str, Any]], doc: Path = DOC, intro: str = "") -> str:
             out += [*dataset_table(protocol, bm), ""]
             png = plot_dataset(protocol, key[1], bm, folder)
             out += [f"![{key[1]} {protocol}]({folder.name}/{png})", "", "Per-class test F1 (mean over seeds):", ""]
-            out += [*per_class_table(bm, names, [m for m in METHODS if m in bm]), ""]
+            out += [*per_class_table(bm, names, method_order(bm)), ""]
     out += ["## Not run", ""]
     for m, why in NOT_RUN.items():
         out.append(f"- `{m}`: {why}.")

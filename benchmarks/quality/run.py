@@ -308,7 +308,8 @@ def run_phase(sess: Session, datasets: list[str], methods: list[str], seeds: lis
                 posthoc = row.pop("posthoc_la", None)
                 sess.record(row)
                 if posthoc is not None:  # the full protocol's CE model, its test logits adjusted (tau 1)
-                    sess.record({**row, **posthoc, "method": "posthoc_la", "tau_used": 1.0})
+                    sess.record({**row, **posthoc, "method": "posthoc_la", "tau_used": 1.0, "val_macro_f1": None,
+                                 "val_history": None})
                 print(f"{ds:14s} {method:26s} seed {seed}: macro-F1 {row['macro_f1']:.4f} "
                       f"smallest {row['smallest_class_f1']:.4f} (epoch {row['best_epoch']}, "
                       f"{row['wall_seconds']:.1f} s, load {row['loadavg_1m']})", flush=True)
