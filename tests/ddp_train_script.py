@@ -3,7 +3,9 @@
 Usage: ``python tests/ddp_train_script.py OUT_DIR --per-device B --ga G`` (optionally via
 ``torchrun --nproc_per_node 2``). It fine-tunes a tiny random BERT with BalancedTrainer (focal loss,
 "balanced" class weights, the weighted sampler) and writes, per rank, the example indices of every
-micro-batch it consumed and its class weights; rank 0 also writes the final weights.
+micro-batch it consumed and its class weights; rank 0 also writes the final weights. With
+``--synthesis smote|mixup`` the run also synthesises head inputs in embedding space and every rank
+writes its memory bank (``rank<r>_bank.pt``), so the test can check that the banks were gathered.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main() -> None:
     parser.add_argument("--per-device", type=int, required=True)
     parser.add_argument("--ga", type=int, required=True)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--synthesis", choices=("smote", "mixup"), default=None)
     opts = parser.parse_args()
     hf_logging.set_verbosity_error()
     torch.set_num_threads(1)
@@ -98,6 +101,8 @@ def main() -> None:
         dataloader_num_workers=0,
         ddp_backend="gloo" if world > 1 else None,
         ddp_find_unused_parameters=False if world > 1 else None,
+        embedding_synthesis=opts.synthesis,
+        memory_bank_size=256,
     )
     collator = RecordingCollator()
     trainer = BalancedTrainer(model=model, args=args, train_dataset=make_data(), data_collator=collator)
@@ -112,6 +117,10 @@ def main() -> None:
         "global_steps": trainer.state.global_step,
     }
     (opts.out_dir / f"rank{rank}.json").write_text(json.dumps(record))
+    synth = trainer.embedding_synthesizer
+    if synth is not None:
+        bank = {int(c): t.detach().cpu() for c, t in synth.bank.items()}
+        torch.save({"bank": bank, "synthesized": synth.synthesized_}, opts.out_dir / f"rank{rank}_bank.pt")
     if rank == 0:
         final = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
         torch.save({"initial": initial, "final": final}, opts.out_dir / "weights.pt")

@@ -32,6 +32,11 @@ def _load(out: Path, rank: int) -> dict:
     return json.loads((out / f"rank{rank}.json").read_text())
 
 
+def _torchrun(script_args: list[str], tmp_path: Path) -> None:
+    _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+          "--master_port", str(_free_port()), str(SCRIPT), *script_args], tmp_path)
+
+
 def test_two_gloo_processes_match_one_process(tmp_path):
     single, ddp = tmp_path / "single", tmp_path / "ddp"
     # global batch 8 in both: 1 process x 4 x GA 2, and 2 processes x 2 x GA 2
@@ -75,3 +80,30 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert moved > 1e-3
     for k in a["final"]:
         torch.testing.assert_close(b["final"][k], a["final"][k], atol=1e-5, rtol=0, msg=lambda m, k=k: f"{k}: {m}")
+
+
+def test_embedding_synthesis_memory_bank_is_gathered_across_processes(tmp_path):
+    """Under DDP every process ends with the same memory bank, built from both processes' examples."""
+    out = tmp_path / "ddp_smote"
+    ga = 2
+    _torchrun([str(out), "--per-device", "2", "--ga", str(ga), "--synthesis", "smote"], tmp_path)
+    r0, r1 = _load(out, 0), _load(out, 1)
+    b0, b1 = torch.load(out / "rank0_bank.pt"), torch.load(out / "rank1_bank.pt")
+    assert b0["synthesized"] > 0 and b1["synthesized"] > 0
+    assert sorted(b0["bank"]) == sorted(b1["bank"]) and b0["bank"]
+    for c in b0["bank"]:
+        assert torch.equal(b0["bank"][c], b1["bank"][c]), f"class {c}: the ranks hold different banks"
+
+    # The representations of a step join the bank at the next step, so all but the last step count,
+    # from BOTH ranks (a rank-local bank would hold about half of them).
+    sys.path.insert(0, str(HERE))
+    from ddp_train_script import make_data
+
+    labels = make_data()["labels"]
+    expected: dict[int, int] = {}
+    for rank in (r0, r1):
+        for batch in rank["batches"][:-ga]:
+            for i in batch:
+                expected[labels[i]] = expected.get(labels[i], 0) + 1
+    expected.pop(-100, None)
+    assert {c: int(t.shape[0]) for c, t in b0["bank"].items()} == {c: min(n, 256) for c, n in expected.items()}
