@@ -171,6 +171,9 @@ def run_full_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
             logits = _logits(trainer.predict(test).predictions)
             val_f1, best_epoch = keep_best.best, keep_best.best_epoch
             extra["val_history"] = keep_best.history
+            synth = getattr(trainer, "embedding_synthesizer", None)
+            if synth is not None:
+                extra["synthesized"] = int(synth.synthesized_)
     row = {"dataset": prep.name, "method": method, "params": params, "seed": seed,
            **scores(y, logits.argmax(1), prep.names, prep.smallest), "train_seconds": round(train_s, 1),
            "n_train": len(train), "original_train_counts": prep.counts.tolist(),
