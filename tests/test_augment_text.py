@@ -264,3 +264,34 @@ def test_stopwords_default_and_replaceable() -> None:
     for seed in range(5):  # with "film" a stopword and aug_min 1, only "good" can change
         out = SynonymReplacement(aug_p=1.0, stopwords=["film", "the", "is"])(text, seed=seed)
         assert out.startswith("the film is ") and out != text
+
+
+def _reference_spans(text: str) -> list[tuple[int, int]]:
+    """The declared built-in patterns run one by one over the whole text, their matches merged."""
+    from nlp_balance.augment.text import DEFAULT_PROTECTED_PATTERNS
+
+    found = sorted(m.span() for _, pat in DEFAULT_PROTECTED_PATTERNS for m in re.finditer(pat, text))
+    merged: list[tuple[int, int]] = []
+    for s, e in found:
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+@pytest.mark.parametrize("name", ["davidson_hate", "sms_spam", "trec6"])
+def test_builtin_spans_equal_the_declared_patterns_on_real_texts(name: str) -> None:
+    # Protector finds mentions, hashtags and numbers from their literal characters (speed); the result
+    # must be the union of what DEFAULT_PROTECTED_PATTERNS match, which is what the docs promise.
+    protector = Protector()
+    texts = load_texts(name, 3000)
+    assert sum(bool(_reference_spans(t)) for t in texts) > 100  # the data does exercise the patterns
+    for text in texts:
+        assert protector.spans(text) == _reference_spans(text), text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab1٣é_@#.:/-+ w\n'\"<>", max_size=40))
+def test_builtin_spans_equal_the_declared_patterns_on_any_string(text: str) -> None:
+    assert Protector().spans(text) == _reference_spans(text)

@@ -31,7 +31,7 @@ __all__ = [
     "tokenize",
 ]
 
-#: Built-in protected patterns, in priority order (an earlier match wins an overlap).
+#: Built-in protected patterns; the protected spans are the union of their matches (overlaps merged).
 DEFAULT_PROTECTED_PATTERNS: tuple[tuple[str, str], ...] = (
     # scheme or www. URL; trailing sentence punctuation is left outside the span
     # (the look-behinds make each pattern start only at the beginning of a run: linear time)
