@@ -124,6 +124,10 @@ def main() -> None:
     if rank == 0:
         final = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
         torch.save({"initial": initial, "final": final}, opts.out_dir / "weights.pt")
+    if torch.distributed.is_initialized():
+        # Leaving gloo's threads alive at interpreter exit can abort a rank ("terminate called without
+        # an active exception") after training has finished; tear the group down first.
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
