@@ -157,3 +157,25 @@ def test_render_writes_tables_plots_and_marks(tmp_path):
     assert (tmp_path / "quality" / "fast_trec6.png").stat().st_size > 1000
     assert "| focal_g2 | 3 | 0.710 ± 0.010 |" in text
     assert json.dumps(rows[0])  # rows stay JSON-serialisable
+
+
+def test_full_protocol_keeps_the_epoch_with_the_best_validation_score():
+    """The full protocol's callback restores the weights of the best validation epoch, not the last."""
+    import torch
+
+    from benchmarks.quality.full import _keep_best_callback
+
+    class State:
+        epoch = 0.0
+
+    model = torch.nn.Linear(2, 2)
+    cb = _keep_best_callback()
+    state = State()
+    for epoch, score in ((1.0, 0.5), (2.0, 0.8), (3.0, 0.6)):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        state.epoch = epoch
+        cb.on_evaluate(None, state, None, metrics={"eval_macro_f1": score}, model=model)
+    cb.on_train_end(None, state, None, model=model)
+    assert cb.best_epoch == 2.0 and cb.history == [(1.0, 0.5), (2.0, 0.8), (3.0, 0.6)]
+    assert torch.all(model.weight == 2.0)
