@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.synonym import SynonymReplacement, _shared_lookup, aug_count, inflect
@@ -152,3 +154,111 @@ def test_capitalised_words_inside_a_sentence_are_kept_as_names() -> None:
     assert changed_after_stop > 0  # sentence-initial capitals (after ? . or a line break) may change
     free = SynonymReplacement(aug_p=1.0, keep_proper_nouns=False)
     assert any("Lord Shy" not in free(text, seed=s) for s in range(30))
+
+
+# --- the fast path (memoised space-separated pieces) against the whole-text path -------------------
+def _both_paths(aug: SynonymReplacement, text: str, seed: int) -> tuple[str | None, str | None]:
+    memo = aug._candidates()
+    whole = aug._replace(text, example_rng(seed, 0, 0), memo)
+    fast = aug._replace_by_pieces(text, example_rng(seed, 0, 0), aug._pieces(), memo)
+    return whole, fast
+
+
+FAST_PATH_CONFIGS = [
+    {},
+    {"aug_p": 0.5},
+    {"aug_p": 0.3, "keep_proper_nouns": False},
+    {"aug_p": 0.0, "aug_min": 2, "aug_max": 3},
+    {"pos_filter": True, "aug_p": 0.2},
+]
+
+
+@pytest.mark.parametrize(
+    "config", FAST_PATH_CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "defaults"
+)
+def test_fast_path_equals_the_general_path(config: dict) -> None:
+    """Same words, same draws, same text: the pieces path must reproduce the whole-text path exactly."""
+    aug = SynonymReplacement(**config)
+    checked = changed = 0
+    for name in ("trec6", "davidson_hate", "sms_spam"):
+        for i, text in enumerate(texts(name, 700)):
+            whole, fast = _both_paths(aug, text, i)
+            assert whole == fast, (name, i, text)
+            checked += 1
+            changed += whole is not None and whole != text
+    assert changed > 0.7 * checked  # the comparison is not between two Nones
+
+
+_CHARS = st.sampled_from(list("ab Cd EF  gh\n\t.,!?:;'\"()-@#/1x\x00\u2019\u00e9"))
+_CHUNKS = st.sampled_from(
+    ["dog", "Dogs", "HOUSE", "film", "Films", "happy", "car", "www.x.org", "a@b.com", "3.5", ". "]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(_CHARS | _CHUNKS, max_size=40).map("".join),
+    seed=st.integers(0, 2**32),
+    keep=st.booleans(),
+)
+def test_fast_path_equals_the_general_path_on_any_string(text: str, seed: int, keep: bool) -> None:
+    aug = SynonymReplacement(aug_p=0.5, keep_proper_nouns=keep)
+    whole, fast = _both_paths(aug, text, seed)
+    assert whole == fast
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    words=st.lists(
+        st.sampled_from(["dog", "Dogs", "film", "happy", "car", "the", ".", "?", "Paris", "", "x\x00y", "@me", "\n"]),
+        max_size=25,
+    ),
+    seed=st.integers(0, 2**32),
+)
+def test_fast_path_equals_the_general_path_on_word_soup(words: list[str], seed: int) -> None:
+    """Capitalised words after wordless pieces, empty pieces (double spaces), NUL characters."""
+    text = " ".join(words)
+    whole, fast = _both_paths(SynonymReplacement(aug_p=0.4), text, seed)
+    assert whole == fast
+
+
+def test_batch_equals_one_text_at_a_time_with_long_texts_and_nul() -> None:
+    """The chunked batch path gives each text what augment_one gives it, whatever its neighbours."""
+    from nlp_balance.augment import synonym
+
+    long_text = " ".join(["The happy dog watched a film."] * (synonym._MAX_CHUNK_CHARS // 20))
+    assert len(long_text) > synonym._MAX_CHUNK_CHARS
+    odd = [long_text, "a \x00 happy \x00 dog", "\x00", "", "  films  "]
+    batch = [*texts("trec6", 150), *odd, *texts("davidson_hate", 150)]
+    aug = SynonymReplacement(aug_p=0.3)
+    together = aug.augment_batch(batch, [example_rng(4, i, 0) for i in range(len(batch))])
+    one_by_one = []
+    for i, text in enumerate(batch):
+        rng = example_rng(4, i, 0)
+        rng.random()  # the p draw of augment_batch
+        out = aug.augment_one(text, rng)
+        one_by_one.append(None if out is None or out == text else out)
+    assert together == one_by_one
+    assert together[150] is not None and together[150] != long_text  # the long text went the whole-text way
+    whole = aug._replace(long_text, (lambda r: (r.random(), r)[1])(example_rng(4, 150, 0)), aug._candidates())
+    assert together[150] == whole
+
+
+def test_piece_memo_is_bounded_and_clearing_it_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nlp_balance.augment import synonym
+
+    batch = texts("davidson_hate", 300)
+    rngs = lambda: [example_rng(1, i, 0) for i in range(len(batch))]  # noqa: E731
+    expected = SynonymReplacement().augment_batch(batch, rngs())
+    monkeypatch.setattr(synonym._PieceMemo, "MAX_PIECES", 50)
+    small = SynonymReplacement()
+    outs = [small.augment_batch(batch[i : i + 10], rngs()[i : i + 10]) for i in range(0, len(batch), 10)]
+    assert [o for chunk in outs for o in chunk] == expected
+    assert len(small._pieces().codes) < 50 + 400  # cleared at the start of a batch once past the bound
+
+
+def test_user_patterns_take_the_whole_text_path() -> None:
+    """A user pattern may span a space ("New York"), which the pieces path could not see."""
+    aug = SynonymReplacement(aug_p=1.0, protected_patterns=[r"happy dog"])
+    for seed in range(20):
+        assert "happy dog" in aug("a happy dog and a happy cat", seed=seed)
