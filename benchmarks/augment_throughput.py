@@ -9,7 +9,10 @@ Every figure is the median of ``--repeats`` timed runs over the first ``--n`` te
 (``../shared/data/<name>/train.jsonl``). Per-example random generators are built before the clock
 starts; resources (WordNet tables, models) are loaded by an untimed warm-up call, except in the
 ``num_proc=2`` rows, where each fresh worker process loads its own and that cost is part of the
-figure. Results go to docs/benchmarks/augment.md and augment.json.
+figure. The ratios against nlpaug come from paired rounds instead (:func:`run_paired`): the peer
+environment stays open as a server and both sides take turns on the same blocks of texts, because
+this machine's speed drifts too much between two measurements a minute apart. Results go to
+docs/benchmarks/augment.md and augment.json.
 """
 
 from __future__ import annotations
@@ -303,17 +306,12 @@ def peer_worker(args: argparse.Namespace) -> None:
 
     try:
         import nlpaug
-        import nlpaug.augmenter.word as naw
 
         result["versions"]["nlpaug"] = nlpaug.__version__
         # nlpaug's SynonymAug needs nltk.pos_tag, whose tagger cannot be downloaded here: replace it
         # with a trivial tagger (every token a noun). Its figure is thus a LOWER BOUND on its cost.
         nltk.pos_tag = lambda tokens, *a, **k: [(t, "NN") for t in tokens]  # type: ignore[assignment]
-        peers = [
-            ("SynonymAug (trivial POS tagger)", lambda: naw.SynonymAug(aug_src="wordnet", aug_p=0.1)),
-            ("RandomWordAug(swap)", lambda: naw.RandomWordAug(action="swap", aug_p=0.1)),
-            ("RandomWordAug(delete)", lambda: naw.RandomWordAug(action="delete", aug_p=0.1)),
-        ]
+        peers = list(_nlpaug_peers().items())
         for dataset, texts in texts_by_ds.items():
             for name, make in peers:
                 aug = make()
@@ -376,6 +374,50 @@ def peer_worker(args: argparse.Namespace) -> None:
     Path(args.peer_out).write_text(json.dumps(result, indent=1))
 
 
+def _nlpaug_peers() -> dict[str, Callable[[], Any]]:
+    """nlpaug augmenters by the names used in the tables (``nltk.pos_tag`` must already be patched)."""
+    import nlpaug.augmenter.word as naw
+
+    return {
+        "SynonymAug (trivial POS tagger)": lambda: naw.SynonymAug(aug_src="wordnet", aug_p=0.1),
+        "RandomWordAug(swap)": lambda: naw.RandomWordAug(action="swap", aug_p=0.1),
+        "RandomWordAug(delete)": lambda: naw.RandomWordAug(action="delete", aug_p=0.1),
+    }
+
+
+def peer_server(args: argparse.Namespace) -> None:
+    """Runs in the peer environment and times one pass per request, so that the main process can
+    alternate peer and nlp_balance passes (paired rounds) instead of timing each side minutes apart.
+
+    Protocol: one JSON object per line on stdin (``{"dataset": ..., "peer": ..., "start": ..., "stop": ...}``,
+    a block of the texts), one JSON object per line on stdout (``{"seconds": ...}`` or ``{"error": ...}``).
+    """
+    import random
+
+    import nltk
+
+    nltk.download = lambda *a, **k: False  # type: ignore[assignment]
+    nltk.pos_tag = lambda tokens, *a, **k: [(t, "NN") for t in tokens]  # type: ignore[assignment]
+    makers = _nlpaug_peers()
+    texts_by_ds = {name: load_texts(name, args.n) for name in args.datasets}
+    ready: dict[tuple[str, str], Any] = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        key = (request["dataset"], request["peer"])
+        try:
+            if key not in ready:
+                ready[key] = makers[key[1]]()
+                ready[key].augment(texts_by_ds[key[0]][:20])  # warm-up: WordNet load
+            block = texts_by_ds[key[0]][request.get("start", 0) : request.get("stop")]
+            random.seed(SEED)
+            start = time.perf_counter()
+            ready[key].augment(block)
+            reply: dict[str, Any] = {"seconds": time.perf_counter() - start}
+        except Exception as exc:  # reported, the main process records it
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(reply), flush=True)
+
+
 def _dist_version(name: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -421,6 +463,138 @@ def run_peers(args: argparse.Namespace) -> dict[str, Any]:
         return json.loads(out.read_text())
 
 
+def bare_replacer(synonyms: dict[str, tuple[str, ...]]) -> Callable[[list[str], list[Any]], list[str | None]]:
+    """The floor for SynonymReplacement: split at spaces, replace one random piece found in a plain
+    ``word -> synonyms`` dict, join. No word count, protected spans, case or inflection handling:
+    timed beside the others only to show what a pure-Python replacer costs at the least."""
+
+    def run(texts: list[str], rngs: list[Any]) -> list[str | None]:
+        out: list[str | None] = []
+        get = synonyms.get
+        for text, rng in zip(texts, rngs):
+            toks = text.split(" ")
+            rand = rng.random
+            result = None
+            for _ in range(len(toks)):
+                k = int(rand() * len(toks))
+                cands = get(toks[k])
+                if cands:
+                    toks[k] = cands[int(rand() * len(cands))]
+                    result = " ".join(toks)
+                    break
+            out.append(result)
+        return out
+
+    return run
+
+
+def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> tuple[list[dict], dict[str, str]]:
+    """Alternate nlpaug and nlp_balance passes over the same texts and return per-round ratios.
+
+    On a shared machine the speed drifts by tens of percent within minutes, so two sides timed a
+    minute apart can be compared only loosely. Here each round times one peer pass (in the peer
+    environment, through :func:`peer_server`) and then one of ours; the first round is a warm-up
+    for both and is dropped. The ratio reported is the median of the per-round ratios.
+    """
+    from nlp_balance.augment.base import example_rng
+    from nlp_balance.augment.eda import EDA, RandomDeletion, RandomSwap
+    from nlp_balance.augment.synonym import SynonymReplacement
+
+    python = Path(args.peer_python)
+    if not python.exists():
+        return [], {"paired rounds": f"peer interpreter {python} not found (see benchmarks/README.md)"}
+    ours_by_name = {c.__name__: c for c in (SynonymReplacement, RandomSwap, RandomDeletion, EDA)}
+    pairs = [(o, n) for o, lib, n, _ in COMPARISONS if lib == "nlpaug" and (not args.only or o in args.only)]
+    if not pairs:
+        return [], {}
+    nltk_data = build_peer_nltk_data(Path(args.peer_nltk_data))
+    env = {**os.environ, "NLTK_DATA": str(nltk_data), "PYTHONPATH": ""}
+    cmd = [str(python), str(Path(__file__).resolve()), "--peer-server", "--n", str(args.n), "--datasets"]
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen(
+            cmd + list(args.datasets), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            for dataset, texts in texts_by_ds.items():
+                for ours_name, peer_name in pairs:
+                    aug = ours_by_name[ours_name]()
+                    aug.augment_batch(texts, [example_rng(SEED, i, 0) for i in range(len(texts))])  # warm-up
+                    floor = None
+                    if ours_name == "SynonymReplacement":  # its memo now holds every word of these texts
+                        floor = bare_replacer({w: c for w, c in aug._candidates().items() if c})
+                    peer_s: list[float] = []
+                    ours_s: list[float] = []
+                    floor_s: list[float] = []
+                    for rnd in range(args.paired_rounds + 1):
+                        # blocks of texts, peer then ours on each: both sides see the machine within
+                        # a fraction of a second of each other
+                        round_peer = round_ours = round_floor = 0.0
+                        for lo in range(0, len(texts), args.paired_block):
+                            block = texts[lo : lo + args.paired_block]
+                            request = {"dataset": dataset, "peer": peer_name, "start": lo, "stop": lo + len(block)}
+                            proc.stdin.write(json.dumps(request) + "\n")
+                            proc.stdin.flush()
+                            reply = json.loads(proc.stdout.readline() or '{"error": "peer server exited"}')
+                            if "error" in reply:
+                                return rows, {"paired rounds": f"nlpaug {peer_name}: {reply['error']}"}
+                            round_peer += reply["seconds"]
+                            for runner in (aug.augment_batch, floor):
+                                if runner is None:
+                                    continue
+                                spent = 0.0
+                                passes = args.paired_passes  # ours is ~10x shorter: average a few passes
+                                for _ in range(passes):
+                                    rngs = [example_rng(SEED, lo + i, 0) for i in range(len(block))]
+                                    start = time.perf_counter()
+                                    runner(block, rngs)
+                                    spent += (time.perf_counter() - start) / passes
+                                if runner is floor:
+                                    round_floor += spent
+                                else:
+                                    round_ours += spent
+                        if rnd:  # round 0 warms both sides up
+                            peer_s.append(round_peer)
+                            ours_s.append(round_ours)
+                            floor_s.append(round_floor)
+                    per_round = [p / o for p, o in zip(peer_s, ours_s)]
+                    rows.append(
+                        {
+                            "dataset": dataset,
+                            "ours": ours_name,
+                            "peer": f"nlpaug {peer_name}",
+                            "n": len(texts),
+                            "rounds": len(per_round),
+                            "ours_times_s": [round(t, 4) for t in ours_s],
+                            "peer_times_s": [round(t, 4) for t in peer_s],
+                            "ours_sentences_per_s": round(len(texts) / statistics.median(ours_s), 1),
+                            "peer_sentences_per_s": round(len(texts) / statistics.median(peer_s), 1),
+                            "ratios": [round(r, 2) for r in per_round],
+                            "ratio_median": round(statistics.median(per_round), 2),
+                        }
+                    )
+                    if floor is not None:
+                        floor_ratios = [p / f for p, f in zip(peer_s, floor_s)]
+                        rows[-1]["floor"] = {
+                            "what": "bare replacer: split at spaces, one dict look-up per visited piece, join; "
+                            "no word count, protected spans, case or inflection",
+                            "times_s": [round(t, 4) for t in floor_s],
+                            "sentences_per_s": round(len(texts) / statistics.median(floor_s), 1),
+                            "ratios": [round(r, 2) for r in floor_ratios],
+                            "ratio_median": round(statistics.median(floor_ratios), 2),
+                        }
+                    print(
+                        f"  {dataset:14s} paired {ours_name} / nlpaug {peer_name}: "
+                        f"{rows[-1]['ratio_median']}x (rounds {min(per_round):.1f}-{max(per_round):.1f})",
+                        file=sys.stderr,
+                    )
+        finally:
+            proc.stdin.close()
+            proc.wait(timeout=120)
+    return rows, {}
+
+
 # ------------------------------------------------------------------------------------------------
 # Report
 # ------------------------------------------------------------------------------------------------
@@ -461,14 +635,22 @@ def find(rows: list[dict], dataset: str, library: str, augmenter: str, mode: str
     return None
 
 
-def ratios(rows: list[dict], datasets: list[str]) -> list[dict]:
+def ratios(rows: list[dict], datasets: list[str], paired: list[dict] | None = None) -> list[dict]:
+    """One entry per comparison and dataset: the paired-round median where there is one, else the
+    ratio of the two sides' medians from the table of all figures."""
+    by_pair = {(p["dataset"], p["ours"], p["peer"]): p for p in paired or []}
     out = []
     for ours_name, peer_lib, peer_name, target in COMPARISONS:
         for ds in datasets:
             ours = find(rows, ds, "nlp_balance", ours_name)
             peer = find(rows, ds, peer_lib, peer_name)
             entry = {"dataset": ds, "ours": ours_name, "peer": f"{peer_lib} {peer_name}", "target": target}
-            if ours and peer and ours["sentences_per_s"] and peer["sentences_per_s"]:
+            pair = by_pair.get((ds, ours_name, entry["peer"]))
+            if pair is not None:
+                entry["ratio"] = pair["ratio_median"]
+                entry["paired_range"] = [min(pair["ratios"]), max(pair["ratios"])]
+                entry["meets_target"] = None if target is None else entry["ratio"] >= target
+            elif ours and peer and ours["sentences_per_s"] and peer["sentences_per_s"]:
                 entry["ratio"] = round(ours["sentences_per_s"] / peer["sentences_per_s"], 2)
                 entry["meets_target"] = None if target is None else entry["ratio"] >= target
             else:
@@ -504,11 +686,20 @@ def write_report(result: dict[str, Any], md_path: Path) -> None:
         "",
         "## Ratios (ours / peer)",
         "",
+        "Ratios against nlpaug are the median of "
+        f"{result['args'].get('paired_rounds', 0)} paired rounds. A round goes through the texts in blocks of "
+        f"{result['args'].get('paired_block')}: nlpaug augments a block, then nlp_balance augments the same block "
+        f"{result['args'].get('paired_passes', 1)} times (mean taken), so both sides see the machine within a "
+        "fraction of a second of each other; a round's ratio is the peer's total over ours. The range over "
+        "the rounds is in brackets. The other ratios divide the medians in the table of all figures below.",
+        "",
         "| dataset | ours | peer | ratio | target |",
         "|---|---|---|---:|---|",
     ]
     for r in result["ratios"]:
         ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:,.1f}x"
+        if r.get("paired_range"):
+            ratio += f" ({r['paired_range'][0]:,.1f}-{r['paired_range'][1]:,.1f})"
         if r["target"] is None:
             target = "-"
         elif r["ratio"] is None:
@@ -534,6 +725,37 @@ def write_report(result: dict[str, Any], md_path: Path) -> None:
             f"| {r['dataset']} | {r['library']} | {r['augmenter']} | {r['mode']} | {r['n']:,} | "
             f"{r['sentences_per_s']:,.0f} | {r['median_s']:.3f} | {changed} |"
         )
+    if result.get("paired"):
+        lines += [
+            "",
+            "## Paired rounds (nlpaug)",
+            "",
+            "| dataset | ours | peer | ours sentences/s | peer sentences/s | per-round ratios |",
+            "|---|---|---|---:|---:|---|",
+        ]
+        for r in result["paired"]:
+            lines.append(
+                f"| {r['dataset']} | {r['ours']} | {r['peer']} | {r['ours_sentences_per_s']:,.0f} | "
+                f"{r['peer_sentences_per_s']:,.0f} | {', '.join(f'{x:.1f}' for x in r['ratios'])} |"
+            )
+            if r.get("floor"):
+                f = r["floor"]
+                lines.append(
+                    f"| {r['dataset']} | *floor: bare replacer* | {r['peer']} | {f['sentences_per_s']:,.0f} | "
+                    f"{r['peer_sentences_per_s']:,.0f} | {', '.join(f'{x:.1f}' for x in f['ratios'])} |"
+                )
+        floors = [r for r in result["paired"] if r.get("floor")]
+        if floors:
+            lines += [
+                "",
+                "*floor* rows time, in the same rounds, the least a pure-Python synonym replacer does: split at "
+                "spaces, look visited pieces up in a plain `word -> synonyms` dict until one is found, replace it, "
+                "join. It keeps none of SynonymReplacement's guarantees (word count rule, protected spans, case, "
+                "inflection, names) and is no candidate for the library; it shows how far below nlpaug's cost "
+                "Python can go at all. Median ratio against nlpaug: "
+                + "; ".join(f"{r['dataset']} {r['floor']['ratio_median']:.1f}x" for r in floors)
+                + ".",
+            ]
     if result["errors"]:
         lines += ["", "## Peers that could not run", ""]
         lines += [f"- **{k}**: {v}" for k, v in result["errors"].items()]
@@ -584,11 +806,28 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--only", nargs="*", help="only these nlp_balance augmenters (class names)")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "augment.md"))
     p.add_argument("--report-from", help="only rewrite the Markdown report from this saved augment.json")
+    p.add_argument(
+        "--paired-rounds",
+        type=int,
+        default=7,
+        help="alternating nlpaug / nlp_balance rounds behind the nlpaug ratios (plus one warm-up round)",
+    )
+    p.add_argument(
+        "--paired-passes",
+        type=int,
+        default=5,
+        help="nlp_balance passes per paired round, averaged (a single pass lasts only tens of milliseconds)",
+    )
+    p.add_argument("--paired-block", type=int, default=250, help="texts per block inside a paired round")
     p.add_argument("--peer-worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--peer-server", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--peer-out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.peer_worker:
         peer_worker(args)
+        return
+    if args.peer_server:
+        peer_server(args)
         return
     if args.report_from:
         write_report(json.loads(Path(args.report_from).read_text()), Path(args.out))
@@ -611,9 +850,13 @@ def main(argv: list[str] | None = None) -> None:
     print("nlp_balance augmenters ...", file=sys.stderr)
     rows = bench_ours(texts_by_ds, args)
     peers: dict[str, Any] = {"rows": [], "errors": {"all peers": "skipped (--skip-peers)"}}
+    paired: list[dict] = []
     if not args.skip_peers:
         print("peers (separate environment) ...", file=sys.stderr)
         peers = run_peers(args)
+        print("paired rounds: nlpaug and nlp_balance alternating ...", file=sys.stderr)
+        paired, paired_errors = run_paired(args, texts_by_ds)
+        peers.setdefault("errors", {}).update(paired_errors)
     rows += peers["rows"]
     result = {
         "args": {k: v for k, v in vars(args).items() if not k.startswith("peer_w") and k != "peer_out"},
@@ -626,7 +869,8 @@ def main(argv: list[str] | None = None) -> None:
         "rows": rows,
         "errors": peers.get("errors", {}),
         "textattack_import_s": peers.get("textattack_import_s"),
-        "ratios": ratios(rows, args.datasets),
+        "paired": paired,
+        "ratios": ratios(rows, args.datasets, paired),
     }
     md = Path(args.out)
     md.parent.mkdir(parents=True, exist_ok=True)
