@@ -222,26 +222,19 @@ def test_fast_path_equals_the_general_path_on_word_soup(words: list[str], seed: 
     assert whole == fast
 
 
-def test_batch_equals_one_text_at_a_time_with_long_texts_and_nul() -> None:
-    """The chunked batch path gives each text what augment_one gives it, whatever its neighbours."""
-    from nlp_balance.augment import synonym
-
-    long_text = " ".join(["The happy dog watched a film."] * (synonym._MAX_CHUNK_CHARS // 20))
-    assert len(long_text) > synonym._MAX_CHUNK_CHARS
-    odd = [long_text, "a \x00 happy \x00 dog", "\x00", "", "  films  "]
+def test_batch_equals_one_text_at_a_time_and_the_whole_text_path() -> None:
+    """A long text, NUL characters, empty texts and runs of spaces between real texts."""
+    long_text = " ".join(["The happy dog watched a film, said Ann."] * 1000)
+    odd = [long_text, "a \x00 happy \x00 dog", "\x00", "", "  films  ", " \n Dogs\tbark "]
     batch = [*texts("trec6", 150), *odd, *texts("davidson_hate", 150)]
     aug = SynonymReplacement(aug_p=0.3)
     together = aug.augment_batch(batch, [example_rng(4, i, 0) for i in range(len(batch))])
-    one_by_one = []
     for i, text in enumerate(batch):
         rng = example_rng(4, i, 0)
         rng.random()  # the p draw of augment_batch
-        out = aug.augment_one(text, rng)
-        one_by_one.append(None if out is None or out == text else out)
-    assert together == one_by_one
-    assert together[150] is not None and together[150] != long_text  # the long text went the whole-text way
-    whole = aug._replace(long_text, (lambda r: (r.random(), r)[1])(example_rng(4, 150, 0)), aug._candidates())
-    assert together[150] == whole
+        whole = aug._replace(text, rng, aug._candidates())
+        assert together[i] == (None if whole is None or whole == text else whole), (i, text[:80])
+    assert together[150] is not None and together[150] != long_text
 
 
 def test_piece_memo_is_bounded_and_clearing_it_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -250,11 +243,11 @@ def test_piece_memo_is_bounded_and_clearing_it_changes_nothing(monkeypatch: pyte
     batch = texts("davidson_hate", 300)
     rngs = lambda: [example_rng(1, i, 0) for i in range(len(batch))]  # noqa: E731
     expected = SynonymReplacement().augment_batch(batch, rngs())
-    monkeypatch.setattr(synonym._PieceMemo, "MAX_PIECES", 50)
+    monkeypatch.setattr(synonym, "_MAX_PIECES", 50)
     small = SynonymReplacement()
     outs = [small.augment_batch(batch[i : i + 10], rngs()[i : i + 10]) for i in range(0, len(batch), 10)]
     assert [o for chunk in outs for o in chunk] == expected
-    assert len(small._pieces().codes) < 50 + 400  # cleared at the start of a batch once past the bound
+    assert 0 < len(small.resource("pieces", dict)) < 50 + 10 * 40  # cleared at the start of a batch once past the bound
 
 
 def test_user_patterns_take_the_whole_text_path() -> None:

@@ -5,10 +5,10 @@ call). A word is looked up as is, or through WordNet's exception lists and suffi
 "film" + plural); a synonym is then inflected the same way ("movie" -> "movies"), and synonyms whose
 inflection cannot be derived safely (irregular verbs with two past forms) are skipped.
 
-Speed: with the built-in protected patterns only, a text is split at spaces and each piece is
-analysed once per process (its words, protected spans and synonyms), so augmenting a text costs one
-split, one dictionary look-up per piece and a few draws. User patterns may span spaces, so with
-them the whole text is tokenized each time; both paths give the same text for the same seed.
+Speed: with the built-in protected patterns only, a text is split at spaces; a piece of letters only
+is one word, and the words of other pieces (punctuation, protected spans) are memoised per process.
+Only the words the random visit reaches are looked up. User patterns may span spaces, so with them
+the whole text is tokenized each time; both paths give the same text for the same seed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
-from itertools import accumulate
+from collections.abc import Sequence
+from itertools import accumulate, compress
+from operator import not_
 from typing import Any
 
 from .base import Augmenter, _check_probability, register_augmenter
@@ -289,7 +290,7 @@ class SynonymReplacement(WordAugmenter):
     """
 
     name = "synonym"
-    version = "2"  # 2: words drawn among those with synonyms (same distribution, other draws than 1)
+    version = "1"
 
     def __init__(
         self,
@@ -315,293 +316,184 @@ class SynonymReplacement(WordAugmenter):
         return self._replace_by_pieces(text, rng, self._pieces(), self._candidates())
 
     def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random]) -> list[str | None]:
-        """Augment a batch; without user patterns, the pieces of all texts are looked up in one pass."""
+        """Augment a batch (the base-class loop with the per-text look-ups hoisted out: this is hot)."""
         if len(texts) != len(rngs):
             raise ValueError(f"got {len(texts)} texts but {len(rngs)} random generators")
         memo, p = self._candidates(), self.p
-        if not self._protector.extra and all(type(t) is str for t in texts):
-            return self._augment_batch_by_pieces(texts, rngs, self._pieces(), memo)
+        pieces = None if self._protector.extra else self._pieces()
+        replace, replace_by_pieces = self._replace, self._replace_by_pieces
         out: list[str | None] = []
         for text, rng in zip(texts, rngs):
             if not rng.random() < p:  # the same single draw as Augmenter._should_apply
                 out.append(None)
                 continue
-            result = self.augment_one(text, rng)
+            if pieces is None:
+                result = replace(text, rng, memo)
+            else:
+                result = replace_by_pieces(text, rng, pieces, memo)
             out.append(None if result is None or result == text else result)
         return out
 
-    def _draw(
-        self,
-        n_words: int,
-        n_cands: int,
-        rng: random.Random,
-        visit: Callable[[int], tuple[Any, str] | None],
-    ) -> list[tuple[Any, str]]:
-        """Visit the words that have synonyms in random order until ``aug_count`` of them are replaced.
-
-        ``visit(v)`` looks at the ``v``-th such word in text order and returns ``(key, replacement)``,
-        or ``None`` to skip it (a name inside a sentence). A lazy Fisher-Yates shuffle over
-        ``range(n_cands)`` visits each word at most once, so the replaced words are a uniformly random
-        subset of the eligible ones; both paths below share this loop and therefore the random stream.
-        """
-        n = aug_count(n_words, self.aug_p, self.aug_min, self.aug_max)
-        if n <= 0:
-            return []
-        rand = rng.random
-        moved: dict[int, int] = {}
-        picks: list[tuple[Any, str]] = []
-        for i in range(n_cands):
-            j = i + int(rand() * (n_cands - i))
-            v = moved.get(j, j)
-            if j != i:
-                moved[j] = moved.get(i, i)
-            pick = visit(v)
-            if pick is not None:
-                picks.append(pick)
-                if len(picks) >= n:
-                    break
-        return picks
-
     # --- the general path: the whole text at once ---------------------------------------------------
     def _replace(self, text: str, rng: random.Random, memo: dict[str, tuple[str, ...]]) -> str | None:
-        """Split the whole text into word slots (needed when user patterns may span spaces)."""
+        """Tokenize the whole text into word slots (needed when user patterns may span spaces)."""
         if not isinstance(text, str):
             raise TypeError(f"expected a str, got {type(text).__name__}: {text!r:.80}")
         parts = split_words(text, self._protector.spans(text))  # words are the odd slots
-        words = parts[1::2]
-        with_synonyms: list[tuple[int, tuple[str, ...], str]] = []
-        for k, word in enumerate(words):
-            cands = memo.get(word)
-            if cands is None:
-                cands = self._fill(word, memo)
-            if cands:
-                with_synonyms.append((k, cands, word))
-        keep = self.keep_proper_nouns
-
-        def visit(v: int) -> tuple[Any, str] | None:
-            k, cands, word = with_synonyms[v]
-            if keep and k and word[0].isupper() and not word.isupper() and not _starts_sentence(parts[2 * k]):
-                return None
-            choice = cands[int(rng.random() * len(cands))]
-            return k, choice if word.islower() else match_case(word, choice)
-
-        picks = self._draw(len(words), len(with_synonyms), rng, visit)
-        if not picks:
+        chosen = self._choose(parts[1::2], rng, memo, parts[0::2] if self.keep_proper_nouns else None)
+        if not chosen:
             return None
-        for k, choice in picks:
-            parts[2 * k + 1] = choice
+        for k, rep in chosen:
+            parts[2 * k + 1] = rep
         return "".join(parts)
 
-    # --- the fast path: space-separated pieces, each analysed once per process ---------------------
-    def _pieces(self) -> _PieceMemo:
-        """Per-process memo of the analysed pieces of text between spaces (see :meth:`_analyse_piece`)."""
-        pieces = self.resource("pieces", _PieceMemo)
-        if len(pieces.codes) >= _PieceMemo.MAX_PIECES:
+    def _choose(
+        self,
+        words: list[str],
+        rng: random.Random,
+        memo: dict[str, tuple[str, ...]],
+        seps: list[str] | None = None,
+    ) -> list[tuple[int, str]]:
+        """``(word index, replacement)`` for up to ``aug_count`` words visited in random order.
+
+        With ``seps`` (the separator before each word), capitalised words inside a sentence are skipped.
+        """
+        nw = len(words)
+        if nw == 0:
+            return []
+        n = aug_count(nw, self.aug_p, self.aug_min, self.aug_max)
+        if n <= 0:
+            return []
+        order = list(range(nw))
+        chosen: list[tuple[int, str]] = []
+        rand = rng.random
+        for i in range(nw):  # lazy Fisher-Yates: visit words in random order, stop after n changes
+            j = i + int(rand() * (nw - i))
+            order[i], order[j] = order[j], order[i]
+            k = order[i]
+            word = words[k]
+            candidates = memo.get(word)
+            if candidates is None:
+                candidates = self._fill(word, memo)
+            if not candidates:
+                continue
+            if seps is not None and k and word[0].isupper() and not word.isupper() and not _starts_sentence(seps[k]):
+                continue
+            choice = candidates[int(rand() * len(candidates))]
+            chosen.append((k, choice if word.islower() else match_case(word, choice)))
+            if len(chosen) >= n:
+                break
+        return chosen
+
+    # --- the fast path: pieces between spaces ---------------------------------------------------------
+    def _pieces(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """Per-process memo: piece of text between spaces that is not all letters -> its word spans."""
+        pieces = self.resource("pieces", dict)
+        if len(pieces) >= _MAX_PIECES:
             pieces.clear()
         return pieces
 
-    def _analyse_piece(self, piece: str, pieces: _PieceMemo, memo: dict[str, tuple[str, ...]]) -> int:
-        """Analyse a piece of text without spaces into ``pieces``; return its code.
+    def _piece_words(self, piece: str, pieces: dict[str, tuple[tuple[int, int], ...]]) -> tuple[tuple[int, int], ...]:
+        """The ``(start, end)`` spans of the words of a piece that is not all letters.
 
         The built-in protected patterns never match a space, and their context checks treat a space
-        like the start or end of the text, so the words and protected spans of a piece are exactly
-        those of the whole text restricted to it.
+        like the start or end of the text, so the words of a piece are exactly those of the whole
+        text that lie in it.
         """
-        if piece.isalpha():  # the common case: one word, nothing to protect
-            spans = [(0, len(piece))]
-        else:
-            spans = []
-            pos = 0
-            for i, part in enumerate(split_words(piece, self._protector.spans(piece))):
-                if i % 2:
-                    spans.append((pos, pos + len(part)))
-                pos += len(part)
-        entries = []
-        prev = -1
-        for s, e in spans:
-            word = piece[s:e]
-            cands = memo.get(word)
-            if cands is None:
-                cands = self._fill(word, memo)
-            if cands:
-                title = word[0].isupper() and not word.isupper()
-                entries.append((s, e, cands, word, title, prev))
-            prev = e
-        code = (len(entries) << _SHIFT) | len(spans)
-        pieces.codes[piece] = code
-        if entries:
-            pieces.entries[piece] = tuple(entries)
-        if spans:
-            pieces.last_end[piece] = prev
-        return code
-
-    def _piece_sums(self, toks: list[str], pieces: _PieceMemo, memo: dict[str, tuple[str, ...]]) -> list[int]:
-        """Running sums of the pieces' codes: ``cum[t]`` packs the words with synonyms (high bits) and
-        all words (low bits) before piece ``t``. One C-level pass when every piece is known."""
-        codes = pieces.codes
-        vals = list(map(codes.get, toks))
-        if None in vals:
-            i = vals.index(None)
-            while True:
-                code = codes.get(toks[i])  # the same piece may have been analysed a moment ago
-                vals[i] = self._analyse_piece(toks[i], pieces, memo) if code is None else code
-                try:
-                    i = vals.index(None, i + 1)
-                except ValueError:
-                    break
-        return list(accumulate(vals, initial=0))  # type: ignore[arg-type]
+        spans = []
+        pos = 0
+        for i, part in enumerate(split_words(piece, self._protector.spans(piece))):
+            if i % 2:
+                spans.append((pos, pos + len(part)))
+            pos += len(part)
+        found = pieces[piece] = tuple(spans)
+        return found
 
     def _replace_by_pieces(
-        self, text: str, rng: random.Random, pieces: _PieceMemo, memo: dict[str, tuple[str, ...]]
+        self,
+        text: str,
+        rng: random.Random,
+        pieces: dict[str, tuple[tuple[int, int], ...]],
+        memo: dict[str, tuple[str, ...]],
     ) -> str | None:
-        """The same result as :meth:`_replace` (same words, same draws) from memoised space-separated pieces.
+        """The same result as :meth:`_replace` (same words, same draws) without tokenizing the text.
 
+        The text is split at spaces. A piece made only of letters is one word (the common case,
+        checked in C); the words of any other piece come from a memo. Running word counts locate
+        the ``k``-th word by bisection, so only the words the lazy shuffle visits are looked at.
         Only valid without user patterns (those may span spaces).
         """
         if not isinstance(text, str):
             raise TypeError(f"expected a str, got {type(text).__name__}: {text!r:.80}")
-        if len(text) > _MAX_CHUNK_CHARS:
-            return self._replace(text, rng, memo)
         toks = text.split(" ")
-        return self._edit_pieces(toks, self._piece_sums(toks, pieces, memo), 0, len(toks), rng, pieces)
-
-    def _augment_batch_by_pieces(
-        self,
-        texts: Sequence[str],
-        rngs: Sequence[random.Random],
-        pieces: _PieceMemo,
-        memo: dict[str, tuple[str, ...]],
-    ) -> list[str | None]:
-        """:meth:`_replace_by_pieces` for a batch: one split and one look-up pass per chunk of texts.
-
-        A chunk is joined with a lone ``"\x00"`` piece between its texts; text ``i`` is the next
-        ``text.count(" ") + 1`` pieces, so a ``"\x00"`` inside a text cannot confuse the bounds.
-        Chunks stay under ``_MAX_CHUNK_CHARS``, which keeps the packed sums small integers; a longer
-        text goes through :meth:`_replace` alone.
-        """
-        p, edit, sums = self.p, self._edit_pieces, self._piece_sums
-        out: list[str | None] = []
-        n_texts = len(texts)
-        start = 0
-        while start < n_texts:
-            stop, size = start, -3
-            while stop < n_texts and size + len(texts[stop]) + 3 <= _MAX_CHUNK_CHARS:
-                size += len(texts[stop]) + 3
-                stop += 1
-            if stop == start:  # one text longer than a chunk
-                text, rng = texts[start], rngs[start]
-                result = self._replace(text, rng, memo) if rng.random() < p else None
-                out.append(None if result is None or result == text else result)
-                start += 1
-                continue
-            chunk = texts[start:stop]
-            toks = " \x00 ".join(chunk).split(" ")
-            cum = sums(toks, pieces, memo)
-            lo = 0
-            for text, rng in zip(chunk, rngs[start:stop]):
-                hi = lo + text.count(" ") + 1
-                if rng.random() < p:  # the same single draw as Augmenter._should_apply
-                    result = edit(toks, cum, lo, hi, rng, pieces)
-                    out.append(None if result is None or result == text else result)
-                else:
-                    out.append(None)
-                lo = hi + 1
-            start = stop
-        return out
-
-    def _edit_pieces(
-        self, toks: list[str], cum: list[int], lo: int, hi: int, rng: random.Random, pieces: _PieceMemo
-    ) -> str | None:
-        """Replace words in the text made of ``toks[lo:hi]``; ``None`` when none can be replaced.
-
-        The loop of :meth:`_draw` and :func:`aug_count`, inlined because this is the hot path; a
-        bisection over ``cum`` finds the piece of the ``v``-th word with synonyms.
-        ``tests/test_augment_synonym.py`` checks that this path and :meth:`_replace` give the same
-        text for the same random stream.
-        """
-        base = cum[lo]
-        total = cum[hi] - base
-        n_cands = total >> _SHIFT
-        if not n_cands:
+        counts: list[int] = list(map(str.isalpha, toks))  # type: ignore[arg-type]
+        spans: dict[int, tuple[tuple[int, int], ...]] = {}
+        if not all(counts):
+            for t in compress(range(len(toks)), map(not_, counts)):
+                found = pieces.get(toks[t])
+                if found is None:
+                    found = self._piece_words(toks[t], pieces)
+                spans[t] = found
+                counts[t] = len(found)
+        cum = list(accumulate(counts, initial=0))
+        nw = cum[-1]
+        if nw == 0:
             return None
-        n = math.ceil(self.aug_p * (total & _LOW) - 1e-9)
-        if n < self.aug_min:
-            n = self.aug_min
-        if self.aug_max is not None and n > self.aug_max:
-            n = self.aug_max
+        n = aug_count(nw, self.aug_p, self.aug_min, self.aug_max)
         if n <= 0:
             return None
-        entries = pieces.entries
+        keep = self.keep_proper_nouns
         rand = rng.random
         moved: dict[int, int] = {}
-        picks: list[tuple[int, int, int, str]] = []
-        for i in range(n_cands):
-            j = i + int(rand() * (n_cands - i))
-            if i:
-                v = moved.get(j, j)
-                if j != i:
-                    moved[j] = moved.get(i, i)
+        chosen: list[tuple[int, int, int, str]] = []
+        for i in range(nw):  # the lazy Fisher-Yates shuffle of _choose, over virtual word indices
+            j = i + int(rand() * (nw - i))
+            k = moved.get(j, j)
+            moved[j] = moved.get(i, i)
+            t = bisect_right(cum, k) - 1
+            tok = toks[t]
+            where = spans.get(t)
+            if where is None:
+                s, e, word = 0, len(tok), tok
             else:
-                v = j
-                if j:
-                    moved[j] = 0
-            t = bisect_right(cum, base + (v << _SHIFT | _LOW), lo, hi) - 1
-            before = cum[t] - base
-            s, e, cands, word, title, prev = entries[toks[t]][v - (before >> _SHIFT)]
-            if title and self.keep_proper_nouns and (prev >= 0 or before & _LOW):
-                if not self._starts_sentence(toks, cum, pieces, t, s, prev):
+                s, e = where[k - cum[t]]
+                word = tok[s:e]
+            candidates = memo.get(word)
+            if candidates is None:
+                candidates = self._fill(word, memo)
+            if not candidates:
+                continue
+            if keep and k and word[0].isupper() and not word.isupper():
+                if not self._starts_sentence(toks, cum, spans, t, k, s):
                     continue
-            choice = cands[int(rand() * len(cands))]
-            picks.append((t, s, e, choice if word.islower() else match_case(word, choice)))
-            if len(picks) >= n:
+            choice = candidates[int(rand() * len(candidates))]
+            chosen.append((t, s, e, choice if word.islower() else match_case(word, choice)))
+            if len(chosen) >= n:
                 break
-        if not picks:
+        if not chosen:
             return None
-        seg = toks[lo:hi]
-        if len(picks) > 1:
-            picks.sort(reverse=True)  # right to left, so earlier offsets in a piece stay valid
-        for t, s, e, choice in picks:
-            tok = seg[t - lo]
-            seg[t - lo] = choice if s == 0 and e == len(tok) else tok[:s] + choice + tok[e:]
-        return " ".join(seg)
+        if len(chosen) > 1:
+            chosen.sort(reverse=True)  # right to left, so earlier offsets in a piece stay valid
+        for t, s, e, choice in chosen:
+            tok = toks[t]
+            toks[t] = tok[:s] + choice + tok[e:]
+        return " ".join(toks)
 
     @staticmethod
-    def _starts_sentence(toks: list[str], cum: list[int], pieces: _PieceMemo, t: int, start: int, prev: int) -> bool:
-        """Whether the word at ``start`` of piece ``t`` follows a sentence end (the separator since the last word)."""
-        if prev >= 0:
-            return _starts_sentence(toks[t][prev:start])
+    def _starts_sentence(
+        toks: list[str], cum: list[int], spans: dict[int, tuple[tuple[int, int], ...]], t: int, k: int, start: int
+    ) -> bool:
+        """Whether word ``k`` (at ``start`` in piece ``t``) follows a sentence end; it is not the first word."""
+        if k > cum[t]:  # the previous word is in the same piece
+            return _starts_sentence(toks[t][spans[t][k - cum[t] - 1][1] : start])
         j = t - 1
-        while not (cum[j + 1] - cum[j]) & _LOW:  # a piece without words; some earlier piece has one
+        while cum[j + 1] == cum[j]:  # pieces without words
             j -= 1
         last = toks[j]
-        end = pieces.last_end[last]
+        end = spans[j][-1][1] if j in spans else len(last)
         if start == 0 and j == t - 1 and end == len(last):
             return False  # "... word Name": one space since the last word
         return _starts_sentence(" ".join([last[end:], *toks[j + 1 : t], toks[t][:start]]))
 
 
-# Packed piece codes: words with synonyms << _SHIFT | words. A chunk of at most _MAX_CHUNK_CHARS
-# characters holds fewer than 2**14 words, so neither field overflows and every running sum stays a
-# one-digit Python int (below 2**30): the arithmetic on them is then cheapest.
-_SHIFT = 15
-_LOW = (1 << _SHIFT) - 1
-_MAX_CHUNK_CHARS = (1 << _SHIFT) - 1
-
-
-class _PieceMemo:
-    """Analysed pieces of text between spaces: their code (words with synonyms << 32 | words), the
-    words with synonyms ``(start, end, candidates, word, title case, end of the previous word or -1)``
-    and the end of their last word."""
-
-    MAX_PIECES = 300_000
-
-    def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
-        self.entries: dict[str, tuple[tuple[Any, ...], ...]] = {}
-        self.last_end: dict[str, int] = {}
-
-    def clear(self) -> None:
-        """Forget everything (bounded memory on endless streams of new pieces)."""
-        self.codes.clear()
-        self.entries.clear()
-        self.last_end.clear()
+_MAX_PIECES = 300_000  # bound on the piece memo (cleared when reached, at the start of a batch)
