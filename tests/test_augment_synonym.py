@@ -250,6 +250,15 @@ def test_piece_memo_is_bounded_and_clearing_it_changes_nothing(monkeypatch: pyte
     assert 0 < len(small.resource("pieces", dict)) < 50 + 10 * 40  # cleared at the start of a batch once past the bound
 
 
+def test_long_pieces_are_not_memoised() -> None:
+    """Text without spaces (e.g. Chinese, or a long URL) must not fill the memo with whole texts."""
+    aug = SynonymReplacement()
+    unspaced = [f"\u4e2d\u6587{chr(0x4E00 + i)}\u672c,happy,dog;" * 5 for i in range(200)]
+    outs = aug.augment_batch(unspaced, [example_rng(0, i, 0) for i in range(len(unspaced))])
+    assert sum(o is not None for o in outs) > 150
+    assert not any(len(k) > 64 for k in aug.resource("pieces", dict))
+
+
 def test_user_patterns_take_the_whole_text_path() -> None:
     """A user pattern may span a space ("New York"), which the pieces path could not see."""
     aug = SynonymReplacement(aug_p=1.0, protected_patterns=[r"happy dog"])

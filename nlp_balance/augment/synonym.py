@@ -406,7 +406,9 @@ class SynonymReplacement(WordAugmenter):
             if i % 2:
                 spans.append((pos, pos + len(part)))
             pos += len(part)
-        found = pieces[piece] = tuple(spans)
+        found = tuple(spans)
+        if len(piece) <= _MAX_PIECE_CHARS:  # long pieces rarely repeat (text without spaces, URLs)
+            pieces[piece] = found
         return found
 
     def _replace_by_pieces(
@@ -497,3 +499,4 @@ class SynonymReplacement(WordAugmenter):
 
 
 _MAX_PIECES = 300_000  # bound on the piece memo (cleared when reached, at the start of a batch)
+_MAX_PIECE_CHARS = 64  # longer pieces are analysed each time: the memo holds at most ~20 MB of keys
