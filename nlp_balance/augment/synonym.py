@@ -466,7 +466,7 @@ class SynonymReplacement(WordAugmenter):
             if not candidates:
                 continue
             if keep and k and word[0].isupper() and not word.isupper():
-                if not self._starts_sentence(toks, cum, spans, t, k, s):
+                if not self._follows_sentence_end(toks, cum, spans, t, k, s):
                     continue
             choice = candidates[int(rand() * len(candidates))]
             chosen.append((t, s, e, choice if word.islower() else match_case(word, choice)))
@@ -482,7 +482,7 @@ class SynonymReplacement(WordAugmenter):
         return " ".join(toks)
 
     @staticmethod
-    def _starts_sentence(
+    def _follows_sentence_end(
         toks: list[str], cum: list[int], spans: dict[int, tuple[tuple[int, int], ...]], t: int, k: int, start: int
     ) -> bool:
         """Whether word ``k`` (at ``start`` in piece ``t``) follows a sentence end; it is not the first word."""
@@ -499,4 +499,4 @@ class SynonymReplacement(WordAugmenter):
 
 
 _MAX_PIECES = 300_000  # bound on the piece memo (cleared when reached, at the start of a batch)
-_MAX_PIECE_CHARS = 64  # longer pieces are analysed each time: the memo holds at most ~20 MB of keys
+_MAX_PIECE_CHARS = 64  # longer pieces are analysed each time, which bounds the memo to tens of MB
