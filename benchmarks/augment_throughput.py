@@ -488,13 +488,28 @@ def bare_replacer(synonyms: dict[str, tuple[str, ...]]) -> Callable[[list[str], 
     return run
 
 
+def _mean_seconds(run: Callable[[list[str], list[Any]], Any], block: list[str], lo: int, passes: int) -> float:
+    """Mean wall time of ``passes`` calls of ``run(block, rngs)``; the rngs are built off the clock."""
+    from nlp_balance.augment.base import example_rng
+
+    spent = 0.0
+    for _ in range(passes):  # our pass is ~10x shorter than the peer's: average a few
+        rngs = [example_rng(SEED, lo + i, 0) for i in range(len(block))]
+        start = time.perf_counter()
+        run(block, rngs)
+        spent += time.perf_counter() - start
+    return spent / passes
+
+
 def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> tuple[list[dict], dict[str, str]]:
     """Alternate nlpaug and nlp_balance passes over the same texts and return per-round ratios.
 
     On a shared machine the speed drifts by tens of percent within minutes, so two sides timed a
-    minute apart can be compared only loosely. Here each round times one peer pass (in the peer
-    environment, through :func:`peer_server`) and then one of ours; the first round is a warm-up
-    for both and is dropped. The ratio reported is the median of the per-round ratios.
+    minute apart can be compared only loosely. A round walks through the texts in blocks of
+    ``--paired-block``: the peer augments a block (in the peer environment, through
+    :func:`peer_server`), then ours augments it ``--paired-passes`` times (mean taken), and for
+    SynonymReplacement so does :func:`bare_replacer`. A round's ratio is the peer's total over ours;
+    round 0 is a warm-up for both and is dropped, and the median over the rounds is reported.
     """
     from nlp_balance.augment.base import example_rng
     from nlp_balance.augment.eda import EDA, RandomDeletion, RandomSwap
@@ -540,20 +555,9 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
                             if "error" in reply:
                                 return rows, {"paired rounds": f"nlpaug {peer_name}: {reply['error']}"}
                             round_peer += reply["seconds"]
-                            for runner in (aug.augment_batch, floor):
-                                if runner is None:
-                                    continue
-                                spent = 0.0
-                                passes = args.paired_passes  # ours is ~10x shorter: average a few passes
-                                for _ in range(passes):
-                                    rngs = [example_rng(SEED, lo + i, 0) for i in range(len(block))]
-                                    start = time.perf_counter()
-                                    runner(block, rngs)
-                                    spent += (time.perf_counter() - start) / passes
-                                if runner is floor:
-                                    round_floor += spent
-                                else:
-                                    round_ours += spent
+                            round_ours += _mean_seconds(aug.augment_batch, block, lo, args.paired_passes)
+                            if floor is not None:
+                                round_floor += _mean_seconds(floor, block, lo, args.paired_passes)
                         if rnd:  # round 0 warms both sides up
                             peer_s.append(round_peer)
                             ours_s.append(round_ours)
@@ -816,7 +820,7 @@ def main(argv: list[str] | None = None) -> None:
         "--paired-passes",
         type=int,
         default=5,
-        help="nlp_balance passes per paired round, averaged (a single pass lasts only tens of milliseconds)",
+        help="nlp_balance passes per block of a paired round, averaged (ours takes ~1/10 of the peer's time)",
     )
     p.add_argument("--paired-block", type=int, default=250, help="texts per block inside a paired round")
     p.add_argument("--peer-worker", action="store_true", help=argparse.SUPPRESS)

@@ -264,3 +264,9 @@ def test_user_patterns_take_the_whole_text_path() -> None:
     aug = SynonymReplacement(aug_p=1.0, protected_patterns=[r"happy dog"])
     for seed in range(20):
         assert "happy dog" in aug("a happy dog and a happy cat", seed=seed)
+
+
+def test_non_string_input_names_its_type_on_both_paths() -> None:
+    for aug in (SynonymReplacement(), SynonymReplacement(protected_words=["x"])):
+        with pytest.raises(TypeError, match="expected a str, got int"):
+            aug.augment_batch(["a happy dog", 5], [example_rng(0, i, 0) for i in range(2)])
