@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test test-slow lint setup
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml setup.py scripts/setup.sh nlp_balance/augment/_synonym_native.c
 	VENV=$(VENV) bash scripts/setup.sh
 
 setup: $(STAMP)

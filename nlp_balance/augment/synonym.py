@@ -8,7 +8,9 @@ inflection cannot be derived safely (irregular verbs with two past forms) are sk
 Speed: with the built-in protected patterns only, a text is split at spaces; a piece of letters only
 is one word, and the words of other pieces (punctuation, protected spans) are memoised per process.
 Only the words the random visit reaches are looked up. User patterns may span spaces, so with them
-the whole text is tokenized each time; both paths give the same text for the same seed.
+the whole text is tokenized each time; both paths give the same text for the same seed. The pieces
+loop over a batch also exists compiled (``_synonym_native``, built at install when a C compiler is
+there); it calls back into this module for every rule and gives the same text as the Python loop.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from typing import Any
 from .base import Augmenter, _check_probability, register_augmenter
 from .text import Protector, match_case, resolve_stopwords, split_words
 from .wordnet import SynonymTable, load_synonym_table
+
+try:  # optional compiled pieces loop (setup.py); the Python loop below gives the same output
+    from . import _synonym_native as _NATIVE
+except ImportError:  # pragma: no cover - depends on the install having had a C compiler
+    _NATIVE = None
 
 __all__ = ["SynonymLookup", "SynonymReplacement", "inflect", "word_analyses"]
 
@@ -316,11 +323,17 @@ class SynonymReplacement(WordAugmenter):
         return self._replace_by_pieces(text, rng, self._pieces(), self._candidates())
 
     def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random]) -> list[str | None]:
-        """Augment a batch (the base-class loop with the per-text look-ups hoisted out: this is hot)."""
+        """Augment a batch: the compiled loop when it is built and applies, else the base-class loop
+        with the per-text look-ups hoisted out. Both give the same text for the same rngs."""
         if len(texts) != len(rngs):
             raise ValueError(f"got {len(texts)} texts but {len(rngs)} random generators")
         memo, p = self._candidates(), self.p
         pieces = None if self._protector.extra else self._pieces()
+        if pieces is not None and _NATIVE is not None:
+            return _NATIVE.replace_batch(
+                texts, rngs, p, self.aug_p, self.aug_min, -1 if self.aug_max is None else self.aug_max,
+                self.keep_proper_nouns, pieces, memo, self._piece_words, self._fill, match_case,
+            )
         replace, replace_by_pieces = self._replace, self._replace_by_pieces
         out: list[str | None] = []
         for text, rng in zip(texts, rngs):

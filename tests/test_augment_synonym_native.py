@@ -1,0 +1,250 @@
+"""The compiled SynonymReplacement loop (``_synonym_native``) against the pure-Python loop.
+
+The compiled loop must give the same text for the same seed, raise the same errors and neither
+leak memory nor references. It is optional for users (no C compiler: the Python loop runs), but
+the development install builds it, so a missing build fails here instead of hiding behind a skip.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import random
+import sys
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp_balance.augment import synonym
+from nlp_balance.augment.base import example_rng
+from nlp_balance.augment.synonym import SynonymReplacement
+from nlp_balance.augment.text import tokenize
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+NATIVE = synonym._NATIVE
+
+needs_native = pytest.mark.skipif(NATIVE is None, reason="see test_the_compiled_loop_is_built")
+
+
+def texts(name: str, n: int) -> list[str]:
+    with open(DATA / name / "train.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for _, line in zip(range(n), fh)]
+
+
+def rngs(seed: int, n: int) -> list[random.Random]:
+    return [example_rng(seed, i, 0) for i in range(n)]
+
+
+def both(aug: SynonymReplacement, batch: list, seed: int) -> tuple[list, list]:
+    """The batch through the compiled loop, then through the Python loop, with equal streams."""
+    compiled = aug.augment_batch(batch, rngs(seed, len(batch)))
+    synonym._NATIVE = None
+    try:
+        python = aug.augment_batch(batch, rngs(seed, len(batch)))
+    finally:
+        synonym._NATIVE = NATIVE
+    return compiled, python
+
+
+def same(compiled: list, python: list) -> bool:
+    """Equal, and equally well-formed: a str built with the wrong storage kind can still compare
+    equal, but its encoding (or ``isascii``) gives it away."""
+
+    def form(out: list) -> list:
+        return [o if o is None else (o.encode("utf-8", "surrogatepass"), o.isascii()) for o in out]
+
+    return compiled == python and form(compiled) == form(python)
+
+
+def test_the_compiled_loop_is_built() -> None:
+    """`pip install -e .` (scripts/setup.sh) compiles it; set NLP_BALANCE_ALLOW_PURE_PYTHON=1 to
+    run the suite on an install made without a C compiler."""
+    if os.environ.get("NLP_BALANCE_ALLOW_PURE_PYTHON") == "1":
+        pytest.skip("pure-Python install allowed by NLP_BALANCE_ALLOW_PURE_PYTHON=1")
+    assert NATIVE is not None, "nlp_balance.augment._synonym_native was not built: is a C compiler installed?"
+
+
+CONFIGS = [
+    {},
+    {"aug_p": 0.5},
+    {"aug_p": 0.3, "keep_proper_nouns": False},
+    {"aug_p": 0.0, "aug_min": 2, "aug_max": 3},
+    {"aug_p": 1.0},
+    {"pos_filter": True, "aug_p": 0.2, "p": 0.6},
+]
+
+
+@needs_native
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "defaults")
+def test_same_text_as_the_python_loop_on_real_texts(config: dict) -> None:
+    aug = SynonymReplacement(**config)
+    batch = [*texts("trec6", 700), *texts("davidson_hate", 700), *texts("sms_spam", 700)]
+    compiled, python = both(aug, batch, seed=3)
+    assert same(compiled, python)
+    assert sum(c is not None for c in compiled) > (0.4 if "p" in config else 0.7) * len(batch)
+
+
+_CHARS = st.sampled_from(list("ab Cd EF  gh\n\t.,!?:;'\"([)-@#/1x\x00\u2019\u00e9\u201c\u2026\u01c5\u0130\U0001f600"))
+_CHUNKS = st.sampled_from(
+    ["dog", "Dogs", "HOUSE", "film", "Films", "happy", "car", "Paris", "www.x.org", "a@b.com", "3.5", ". ", "  "]
+)
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    batch=st.lists(st.lists(_CHARS | _CHUNKS, max_size=40).map("".join), min_size=1, max_size=6),
+    seed=st.integers(0, 2**32),
+    keep=st.booleans(),
+)
+def test_same_text_as_the_python_loop_on_any_string(batch: list[str], seed: int, keep: bool) -> None:
+    compiled, python = both(SynonymReplacement(aug_p=0.5, keep_proper_nouns=keep), batch, seed)
+    assert same(compiled, python)
+
+
+_LETTERS = st.text(
+    st.characters(whitelist_categories=("Lu", "Ll", "Lt", "Lo")) | st.sampled_from(list("aAbB")), min_size=1, max_size=6
+)
+SEPARATORS = [" ", "  ", ". ", "? ", "! ", ": ", "\n", ' "', " (", "\u2026 ", ", ", " \u2018", "-", "\t"]
+SEPARATORS += [". " + opening for opening in ("\u201c", "\u2018", '"', "'", "(", "[", "\t", "\u201d")]
+_SEPARATORS = st.sampled_from(SEPARATORS)
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.tuples(_LETTERS, _SEPARATORS), min_size=1, max_size=25),
+    synonyms=st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32),
+    aug_p=st.sampled_from([0.1, 0.5, 1.0]),
+)
+def test_every_word_with_candidates_any_case_any_script(
+    parts: list[tuple[str, str]], synonyms: list[str], seed: int, aug_p: float
+) -> None:
+    """Give every word of the text candidates (any script, title-case letters, non-ASCII and
+    multi-word synonyms), so the case rules, the name rule after each kind of separator and the
+    non-ASCII join are all exercised on both loops."""
+    text = "".join(word + sep for word, sep in parts)
+    aug = SynonymReplacement(aug_p=aug_p)
+    memo = aug._candidates()
+    for word in tokenize(text).words:
+        memo[word] = tuple(synonyms)
+    compiled, python = both(aug, [text], seed)
+    assert same(compiled, python)
+
+
+@needs_native
+@pytest.mark.parametrize("before", ["", "word", "WORD", "Word", "w\u00f6rd"])
+@pytest.mark.parametrize("after", ["Paris", "PARIS", "paris", "\u01c5ungla", "P\u00e4ris"])
+def test_the_name_rule_after_every_separator(before: str, after: str) -> None:
+    """A capitalised word is kept as a name unless it starts a sentence: check each separator."""
+    separators = [*SEPARATORS, " -- ", ".\n ", " ...", "?!  "]
+    batch = [f"{before} dog{sep}{after} went{sep}{after}".strip() for sep in separators]
+    aug = SynonymReplacement(aug_p=1.0)
+    for text in batch:
+        for word in tokenize(text).words:
+            aug._candidates()[word] = ("cat", "Big dog", "\u00e9t\u00e9")
+    for seed in range(3):
+        compiled, python = both(aug, batch, seed)
+        assert same(compiled, python)
+
+
+@needs_native
+def test_long_texts_and_many_replacements() -> None:
+    """More than 64 pieces and more than 4 replacements take the heap-allocated buffers."""
+    long_text = " ".join(["The happy dog watched a film, said Ann. \u00c9t\u00e9 Films!"] * 400)
+    batch = [long_text, long_text.encode("ascii", "ignore").decode(), "happy " * 300, "", " ", "\x00 happy"]
+    for config in ({"aug_p": 1.0}, {"aug_p": 0.3, "keep_proper_nouns": False}, {"aug_p": 0.0, "aug_min": 7}):
+        compiled, python = both(SynonymReplacement(**config), batch, seed=11)
+        assert same(compiled, python)
+        assert compiled[0] is not None and compiled[0] != long_text
+
+
+@needs_native
+@pytest.mark.parametrize("second", [5, None, b"happy dog", ["happy"]], ids=["int", "None", "bytes", "list"])
+def test_a_non_string_raises_the_same_type_error(second: object) -> None:
+    aug = SynonymReplacement()
+    errors = []
+    for native in (NATIVE, None):
+        synonym._NATIVE = native
+        try:
+            with pytest.raises(TypeError) as info:
+                aug.augment_batch(["a happy dog", second], rngs(0, 2))
+            errors.append(str(info.value))
+        finally:
+            synonym._NATIVE = NATIVE
+    assert errors[0] == errors[1]
+    assert errors[0].startswith(f"expected a str, got {type(second).__name__}")
+
+
+class FailingRandom(random.Random):
+    """Raises on the n-th draw, to check that errors inside the loop propagate and leak nothing."""
+
+    def __init__(self, seed: int, fail_at: int) -> None:
+        super().__init__(seed)
+        self.left = fail_at
+
+    def random(self) -> float:
+        self.left -= 1
+        if self.left < 0:
+            raise RuntimeError("rng failed")
+        return super().random()
+
+
+@needs_native
+def test_errors_inside_the_loop_propagate() -> None:
+    aug = SynonymReplacement(aug_p=1.0)
+    for fail_at in range(4):
+        with pytest.raises(RuntimeError, match="rng failed"):
+            aug.augment_batch(["The happy dog watched a good film ."], [FailingRandom(1, fail_at)])
+
+    def broken_fill(word: str, memo: dict) -> tuple[str, ...]:
+        raise KeyError(word)
+
+    aug.__dict__["_fill"] = broken_fill  # instance attribute: augment_batch passes self._fill
+    with pytest.raises(KeyError, match="zyzzyva"):
+        aug.augment_batch(["zyzzyva"], rngs(0, 1))
+    with pytest.raises(ValueError, match="1 texts but 2"):
+        SynonymReplacement().augment_batch(["a"], rngs(0, 2))
+
+
+def _held(aug: SynonymReplacement) -> list[object]:
+    """The candidate tuples and strings and the piece spans the memos hold; not ``()`` or strings of
+    one character, which the interpreter shares process-wide."""
+    objects = [*aug._candidates().values(), *aug.resource("pieces", dict).values()]
+    objects += [s for v in aug._candidates().values() for s in v]
+    return [o for o in objects if len(o) > 1]
+
+
+@needs_native
+def test_no_leaked_memory_or_references() -> None:
+    batch = [*texts("davidson_hate", 1000), *texts("trec6", 1000), "\u00c9t\u00e9 happy Films", "x " * 100]
+    aug = SynonymReplacement(aug_p=0.3)
+    failing = ["The happy dog watched a good film ."]
+    for seed in range(2):  # fill the memos: the passes below visit the same words, so they stay put
+        aug.augment_batch(batch, rngs(seed, len(batch)))
+        aug.augment_batch(failing, [FailingRandom(seed, 99)])
+    held = _held(aug)
+    before = [sys.getrefcount(o) for o in held]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        for seed in [0, 1] * 5:
+            out = aug.augment_batch(batch, rngs(seed, len(batch)))
+            del out
+            for fail_at in (0, 1, 2, 3):  # error paths too
+                with pytest.raises(RuntimeError):
+                    aug.augment_batch(failing, [FailingRandom(seed, fail_at)])
+        gc.collect()
+        end, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(held) > 1000
+    assert [sys.getrefcount(o) for o in held] == before
+    # ten passes over 2,002 texts: leaking one small string per text would be about a megabyte
+    assert end - start < 100_000, f"grew by {end - start} bytes"
