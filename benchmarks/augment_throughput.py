@@ -488,6 +488,35 @@ def bare_replacer(synonyms: dict[str, tuple[str, ...]]) -> Callable[[list[str], 
     return run
 
 
+def pure_python(run: Callable[[list[str], list[Any]], Any]) -> Callable[[list[str], list[Any]], Any]:
+    """``run`` (SynonymReplacement.augment_batch) with the compiled loop switched off: the speed of
+    an install made without a C compiler, timed in the same rounds."""
+    from nlp_balance.augment import synonym
+
+    def python_loop(texts: list[str], rngs: list[Any]) -> Any:
+        native, synonym._NATIVE = synonym._NATIVE, None
+        try:
+            return run(texts, rngs)
+        finally:
+            synonym._NATIVE = native
+
+    return python_loop
+
+
+#: Extra rows timed in the SynonymReplacement paired rounds: key -> (label in the report, description).
+EXTRA_ROWS = {
+    "pure_python": (
+        "*SynonymReplacement, pure Python*",
+        "the same augmenter with the compiled loop switched off (an install without a C compiler); same output",
+    ),
+    "floor": (
+        "*floor: bare replacer*",
+        "bare replacer: split at spaces, one dict look-up per visited piece, join; "
+        "no word count, protected spans, case or inflection",
+    ),
+}
+
+
 def _mean_seconds(run: Callable[[list[str], list[Any]], Any], block: list[str], lo: int, passes: int) -> float:
     """Mean wall time of ``passes`` calls of ``run(block, rngs)``; the rngs are built off the clock."""
     from nlp_balance.augment.base import example_rng
@@ -511,6 +540,7 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
     SynonymReplacement so does :func:`bare_replacer`. A round's ratio is the peer's total over ours;
     round 0 is a warm-up for both and is dropped, and the median over the rounds is reported.
     """
+    from nlp_balance.augment import synonym as synonym_module
     from nlp_balance.augment.base import example_rng
     from nlp_balance.augment.eda import EDA, RandomDeletion, RandomSwap
     from nlp_balance.augment.synonym import SynonymReplacement
@@ -536,16 +566,19 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
                 for ours_name, peer_name in pairs:
                     aug = ours_by_name[ours_name]()
                     aug.augment_batch(texts, [example_rng(SEED, i, 0) for i in range(len(texts))])  # warm-up
-                    floor = None
+                    extras: dict[str, Callable[[list[str], list[Any]], Any]] = {}
                     if ours_name == "SynonymReplacement":  # its memo now holds every word of these texts
-                        floor = bare_replacer({w: c for w, c in aug._candidates().items() if c})
+                        extras["floor"] = bare_replacer({w: c for w, c in aug._candidates().items() if c})
+                        if synonym_module._NATIVE is not None:
+                            extras["pure_python"] = pure_python(aug.augment_batch)
                     peer_s: list[float] = []
                     ours_s: list[float] = []
-                    floor_s: list[float] = []
+                    extra_s: dict[str, list[float]] = {name: [] for name in extras}
                     for rnd in range(args.paired_rounds + 1):
                         # blocks of texts, peer then ours on each: both sides see the machine within
                         # a fraction of a second of each other
-                        round_peer = round_ours = round_floor = 0.0
+                        round_peer = round_ours = 0.0
+                        round_extra = dict.fromkeys(extras, 0.0)
                         for lo in range(0, len(texts), args.paired_block):
                             block = texts[lo : lo + args.paired_block]
                             request = {"dataset": dataset, "peer": peer_name, "start": lo, "stop": lo + len(block)}
@@ -556,12 +589,13 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
                                 return rows, {"paired rounds": f"nlpaug {peer_name}: {reply['error']}"}
                             round_peer += reply["seconds"]
                             round_ours += _mean_seconds(aug.augment_batch, block, lo, args.paired_passes)
-                            if floor is not None:
-                                round_floor += _mean_seconds(floor, block, lo, args.paired_passes)
+                            for name, run in extras.items():
+                                round_extra[name] += _mean_seconds(run, block, lo, args.paired_passes)
                         if rnd:  # round 0 warms both sides up
                             peer_s.append(round_peer)
                             ours_s.append(round_ours)
-                            floor_s.append(round_floor)
+                            for name in extras:
+                                extra_s[name].append(round_extra[name])
                     per_round = [p / o for p, o in zip(peer_s, ours_s)]
                     rows.append(
                         {
@@ -578,15 +612,16 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
                             "ratio_median": round(statistics.median(per_round), 2),
                         }
                     )
-                    if floor is not None:
-                        floor_ratios = [p / f for p, f in zip(peer_s, floor_s)]
-                        rows[-1]["floor"] = {
-                            "what": "bare replacer: split at spaces, one dict look-up per visited piece, join; "
-                            "no word count, protected spans, case or inflection",
-                            "times_s": [round(t, 4) for t in floor_s],
-                            "sentences_per_s": round(len(texts) / statistics.median(floor_s), 1),
-                            "ratios": [round(r, 2) for r in floor_ratios],
-                            "ratio_median": round(statistics.median(floor_ratios), 2),
+                    if ours_name == "SynonymReplacement":
+                        rows[-1]["compiled_loop"] = synonym_module._NATIVE is not None
+                    for name, times in extra_s.items():
+                        extra_ratios = [p / f for p, f in zip(peer_s, times)]
+                        rows[-1][name] = {
+                            "what": EXTRA_ROWS[name][1],
+                            "times_s": [round(t, 4) for t in times],
+                            "sentences_per_s": round(len(texts) / statistics.median(times), 1),
+                            "ratios": [round(r, 2) for r in extra_ratios],
+                            "ratio_median": round(statistics.median(extra_ratios), 2),
                         }
                     print(
                         f"  {dataset:14s} paired {ours_name} / nlpaug {peer_name}: "
@@ -742,11 +777,30 @@ def write_report(result: dict[str, Any], md_path: Path) -> None:
                 f"| {r['dataset']} | {r['ours']} | {r['peer']} | {r['ours_sentences_per_s']:,.0f} | "
                 f"{r['peer_sentences_per_s']:,.0f} | {', '.join(f'{x:.1f}' for x in r['ratios'])} |"
             )
-            if r.get("floor"):
-                f = r["floor"]
-                lines.append(
-                    f"| {r['dataset']} | *floor: bare replacer* | {r['peer']} | {f['sentences_per_s']:,.0f} | "
-                    f"{r['peer_sentences_per_s']:,.0f} | {', '.join(f'{x:.1f}' for x in f['ratios'])} |"
+            for key, (label, _) in EXTRA_ROWS.items():
+                if r.get(key):
+                    f = r[key]
+                    lines.append(
+                        f"| {r['dataset']} | {label} | {r['peer']} | {f['sentences_per_s']:,.0f} | "
+                        f"{r['peer_sentences_per_s']:,.0f} | {', '.join(f'{x:.1f}' for x in f['ratios'])} |"
+                    )
+        compiled = [r for r in result["paired"] if r.get("compiled_loop") is not None]
+        if compiled:
+            lines += [
+                "",
+                "SynonymReplacement ran its compiled loop (`nlp_balance/augment/_synonym_native.c`, built by "
+                "`pip install` when a C compiler is present): "
+                + "; ".join(f"{r['dataset']} {'yes' if r['compiled_loop'] else 'NO'}" for r in compiled)
+                + ". The *pure Python* rows time the same augmenter, in the same rounds, with the compiled loop "
+                "switched off, which is what an install without a C compiler runs; both give the same text for "
+                "the same seed (`tests/test_augment_synonym_native.py`).",
+            ]
+            pure = [r for r in compiled if r.get("pure_python")]
+            if pure:
+                lines[-1] += (
+                    " Median ratio of the pure-Python loop against nlpaug: "
+                    + "; ".join(f"{r['dataset']} {r['pure_python']['ratio_median']:.1f}x" for r in pure)
+                    + "."
                 )
         floors = [r for r in result["paired"] if r.get("floor")]
         if floors:
