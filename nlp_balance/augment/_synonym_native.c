@@ -77,6 +77,18 @@ is_case(PyObject *s, int upper)
     return cased;
 }
 
+/* dict[key] as a new reference; when missing, fn(key, dict) computes it (and stores it there). */
+static PyObject *
+memoised(PyObject *dict, PyObject *key, PyObject *fn)
+{
+    PyObject *found = PyDict_GetItemWithError(dict, key);
+    if (found != NULL)
+        return Py_NewRef(found);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyObject_CallFunctionObjArgs(fn, key, dict, NULL);
+}
+
 /* synonym.aug_count: ceil(aug_p * n_words) clamped to [aug_min, aug_max] (aug_max < 0: no limit). */
 static Py_ssize_t
 aug_count(Py_ssize_t n_words, double aug_p, Py_ssize_t aug_min, Py_ssize_t aug_max)
@@ -212,11 +224,7 @@ replace_one(PyObject *text, PyObject *rng, const Config *cfg)
             PyObject *piece = PyUnicode_Substring(text, a, b);
             if (piece == NULL)
                 goto done;
-            PyObject *found = PyDict_GetItemWithError(cfg->pieces, piece);
-            if (found != NULL)
-                Py_INCREF(found);
-            else if (!PyErr_Occurred())
-                found = PyObject_CallFunctionObjArgs(cfg->piece_words, piece, cfg->pieces, NULL);
+            PyObject *found = memoised(cfg->pieces, piece, cfg->piece_words);
             Py_DECREF(piece);
             if (found == NULL)
                 goto done;
@@ -282,11 +290,7 @@ replace_one(PyObject *text, PyObject *rng, const Config *cfg)
         PyObject *word = PyUnicode_Substring(text, at[t] + s, at[t] + e);
         if (word == NULL)
             goto done;
-        PyObject *cands = PyDict_GetItemWithError(cfg->memo, word);
-        if (cands != NULL)
-            Py_INCREF(cands);
-        else if (!PyErr_Occurred())
-            cands = PyObject_CallFunctionObjArgs(cfg->fill, word, cfg->memo, NULL);
+        PyObject *cands = memoised(cfg->memo, word, cfg->fill);
         if (cands == NULL) {
             Py_DECREF(word);
             goto done;
