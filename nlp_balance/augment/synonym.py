@@ -10,7 +10,9 @@ is one word, and the words of other pieces (punctuation, protected spans) are me
 Only the words the random visit reaches are looked up. User patterns may span spaces, so with them
 the whole text is tokenized each time; both paths give the same text for the same seed. The pieces
 loop over a batch also exists compiled (``_synonym_native``, built at install when a C compiler is
-there); it calls back into this module for every rule and gives the same text as the Python loop.
+there) and gives the same text as the Python loop. It calls back into this module for piece
+analysis, first look-ups and case matching, but repeats :func:`_starts_sentence` in C: a change to
+that rule must be made in both places (tests/test_augment_synonym_native.py compares them).
 """
 
 from __future__ import annotations
@@ -149,7 +151,10 @@ def inflect(synonym: str, pos: str, inflection: str | None, table: SynonymTable)
 
 
 def _starts_sentence(separator: str) -> bool:
-    """Whether the word after ``separator`` begins a sentence (after . ! ? : or a line break)."""
+    """Whether the word after ``separator`` begins a sentence (after . ! ? : or a line break).
+
+    Repeated as ``starts_sentence`` in ``_synonym_native.c``; keep the two in step.
+    """
     tail = separator.rstrip(" \t\"'([\u201c\u2018")
     return tail[-1:] in (".", "!", "?", ":", "\n", "\u2026") or "\n" in separator
 
