@@ -6,7 +6,7 @@ their own environment (see benchmarks/README.md), and both halves are merged int
     .venv/bin/python benchmarks/augment_throughput.py --peer-python ../.venv-bench/bin/python
 
 Every figure is the median of ``--repeats`` timed runs over the first ``--n`` texts of each dataset
-(``../shared/data/<name>/train.jsonl``). Per-example random generators are built before the clock
+(``data/benchmarks/<name>/train.jsonl``). Per-example random generators are built before the clock
 starts; resources (WordNet tables, models) are loaded by an untimed warm-up call, except in the
 ``num_proc=2`` rows, where each fresh worker process loads its own and that cost is part of the
 figure. The ratios against nlpaug come from paired rounds instead (:func:`run_paired`): the peer
@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+from benchmarks.data import dataset_dir  # noqa: E402
+
 DATASETS = ("davidson_hate", "trec6")
 SEED = 0
 
@@ -51,10 +53,8 @@ COMPARISONS = [
 
 
 def load_texts(name: str, n: int) -> list[str]:
-    """The first ``n`` texts of a shared dataset's train split."""
-    path = DATA / name / "train.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"dataset file {path} not found (expected ../shared/data beside the repo)")
+    """The first ``n`` texts of a benchmark dataset's train split."""
+    path = dataset_dir(name) / "train.jsonl"
     texts: list[str] = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:

@@ -1,6 +1,6 @@
 """Scale benchmark: balance (duplicate or synonym-augment) a large dataset and record time and peak memory.
 
-The input is built by repeating and perturbing ``../shared/data/davidson_hate/train.jsonl`` (19,826
+The input is built by repeating and perturbing ``data/benchmarks/davidson_hate/train.jsonl`` (19,826
 tweets, 3 classes at 77/17/6 %) to the asked number of rows, written to Parquet under ``--work``
 (default ``/tmp/nlpb_scale``; never in the repo). Each measured stage runs in its own child process;
 the parent samples the resident memory of that child **and all its descendants** (the ``num_proc``
@@ -30,7 +30,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "davidson_hate" / "train.jsonl"
+sys.path.insert(0, str(REPO))
+from benchmarks.data import dataset_dir  # noqa: E402
+
+SHARED = dataset_dir("davidson_hate") / "train.jsonl"
 _SUFFIXES = ["lol", "smh", "fr", "tbh", "ngl", "idk", "omg", "wtf", "imo", "btw"]
 
 

@@ -4,7 +4,7 @@ Usage: ``python docs/_make_augmenter_examples.py`` from the repository root (Wor
 ``python -m nlp_balance.augment.wordnet``). Each table sits between ``<!-- BEGIN EXAMPLES key -->``
 and ``<!-- END EXAMPLES key -->`` markers in docs/augmenters.md; only those blocks are rewritten.
 
-Texts come from ../shared/data (trec6 and davidson_hate). davidson_hate is a hate-speech corpus:
+Texts come from data/benchmarks (trec6 and davidson_hate). davidson_hate is a hate-speech corpus:
 only rows labelled "neither" that contain no word from a small profanity/slur list are used.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.data import DATA_ROOT as DATA  # noqa: E402
 from nlp_balance.augment.base import example_rng  # noqa: E402
 from nlp_balance.augment.compose import Compose, OneOf  # noqa: E402
 from nlp_balance.augment.eda import EDA, RandomDeletion, RandomInsertion, RandomSwap  # noqa: E402
@@ -26,7 +27,6 @@ from nlp_balance.augment.noise import CharNoise  # noqa: E402
 from nlp_balance.augment.shuffle import SentenceShuffle  # noqa: E402
 from nlp_balance.augment.synonym import SynonymReplacement  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
 DOC = REPO / "docs" / "augmenters.md"
 SEED = 2024
 PER_DATASET = 5

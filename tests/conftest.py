@@ -1,4 +1,4 @@
-"""Shared fixtures: the real datasets in ../shared/data, loaded once per session."""
+"""Shared fixtures: the real benchmark datasets vendored in data/benchmarks, loaded once per session."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("NLP_BALANCE_SHARED_DATA", REPO.parent / "shared" / "data"))
+#: The vendored benchmark datasets (data/benchmarks); NLP_BALANCE_SHARED_DATA may point elsewhere.
+BENCH_DATA = Path(os.environ.get("NLP_BALANCE_SHARED_DATA") or REPO / "data" / "benchmarks")
 
 
 def shared_dataset_path(name: str) -> Path:
-    """Path of a shared benchmark dataset; a missing one is an error, never a silent skip."""
-    path = SHARED_DATA / name
+    """Path of a benchmark dataset; a missing one is an error, never a silent skip."""
+    path = BENCH_DATA / name
     if not (path / "train.jsonl").exists():
         raise FileNotFoundError(
-            f"shared dataset {name!r} not found at {path}; the tests read ../shared/data beside the repo "
+            f"benchmark dataset {name!r} not found at {path}; the tests read data/benchmarks "
             "(or NLP_BALANCE_SHARED_DATA)")
     return path
 
@@ -44,9 +45,9 @@ def davidson():
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The folder of shared real datasets (checked to exist)."""
+    """The folder of the benchmark datasets (checked to exist)."""
     shared_dataset_path("trec6")
-    return SHARED_DATA
+    return BENCH_DATA
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from conftest import BENCH_DATA as DATA
 
 from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.eda import EDA, RandomDeletion, RandomInsertion, RandomSwap
 from nlp_balance.augment.synonym import _shared_lookup
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 WORD = re.compile(r"[A-Za-z]+(?:['-][A-Za-z]+)*")
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import math
 import pickle
-from pathlib import Path
 
 import pytest
+from conftest import BENCH_DATA as DATA
 
 from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.filters import DuplicateFilter, SimilarityFilter
 from nlp_balance.augment.synonym import SynonymReplacement
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def test_duplicate_filter() -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from conftest import BENCH_DATA as DATA
 
 from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.shuffle import SentenceShuffle, sentence_spans
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEXT = "Dr. Smith went to Washington, D.C. on Jan. 5th.  He saw the U.S. Capitol!\nWas it big? Yes, e.g. 3.5 domes."
 SENTENCES = ["Dr. Smith went to Washington, D.C. on Jan. 5th.", "He saw the U.S. Capitol!", "Was it big?",
              "Yes, e.g. 3.5 domes."]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
+from conftest import BENCH_DATA as DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +14,6 @@ from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.synonym import SynonymReplacement, _shared_lookup, aug_count, inflect
 from nlp_balance.augment.text import tokenize
 from nlp_balance.augment.wordnet import load_synonym_table
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import os
 import random
 import sys
 import tracemalloc
-from pathlib import Path
 
 import pytest
+from conftest import BENCH_DATA as DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,6 @@ from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.synonym import SynonymReplacement
 from nlp_balance.augment.text import tokenize
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NATIVE = synonym._NATIVE
 
 needs_native = pytest.mark.skipif(NATIVE is None, reason="see test_the_compiled_loop_is_built")

@@ -10,9 +10,9 @@ import itertools
 import json
 import pickle
 import re
-from pathlib import Path
 
 import pytest
+from conftest import BENCH_DATA as DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +23,6 @@ from nlp_balance.augment.noise import CharNoise
 from nlp_balance.augment.shuffle import SentenceShuffle
 from nlp_balance.augment.synonym import SynonymReplacement
 from nlp_balance.augment.text import Protector, default_stopwords, match_case, resolve_stopwords, splice, tokenize
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def load_texts(name: str, n: int = 200) -> list[str]:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import BENCH_DATA as DATA
 
 from benchmarks.quality import render as R
 from benchmarks.quality import run as runner
 from benchmarks.quality.results_io import append_row, done_keys, read_rows, row_key
 from benchmarks.quality.variants import long_tail_counts, stratified_split, subsample_long_tail
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TREC6_COUNTS = [84, 1148, 1245, 1215, 823, 856]  # ABBR DESC ENTY HUM LOC NUM (shared trec6 train)
 
 

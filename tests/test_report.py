@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from conftest import BENCH_DATA
 from PIL import Image
 from sklearn.metrics import confusion_matrix
 
@@ -34,7 +35,6 @@ from nlp_balance.report import (
     render_report,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TREC_NAMES = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 
 
@@ -45,8 +45,8 @@ def _jsonl(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def trec() -> dict:
     """Real TREC-6 test texts/labels (as indices) and train counts, read straight from the files."""
-    train = _jsonl(SHARED / "trec6" / "train.jsonl")
-    test = _jsonl(SHARED / "trec6" / "test.jsonl")
+    train = _jsonl(BENCH_DATA / "trec6" / "train.jsonl")
+    test = _jsonl(BENCH_DATA / "trec6" / "test.jsonl")
     counts = Counter(row["label"] for row in train)
     return {
         "names": TREC_NAMES,

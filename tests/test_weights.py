@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import BENCH_DATA as DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils.class_weight import compute_class_weight
@@ -20,8 +20,6 @@ from nlp_balance.weights import (
     resolve_class_weights,
     weights_from_counts,
 )
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _labels(name: str) -> tuple[list[str], list[str]]:

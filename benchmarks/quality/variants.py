@@ -12,7 +12,8 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-DATA_ROOT = Path(__file__).resolve().parents[3] / "shared" / "data"
+from benchmarks.data import DATA_ROOT
+
 NATURAL = ("sms_spam", "trec6", "davidson_hate")
 LONG_TAIL = {"trec6_lt10": ("trec6", 10.0), "trec6_lt100": ("trec6", 100.0)}
 DATASETS = (*NATURAL, *LONG_TAIL)
