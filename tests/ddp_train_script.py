@@ -25,6 +25,7 @@ from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, default_data_collator
 from transformers.utils import logging as hf_logging
 
+from nlp_balance.distributed import finish_distributed
 from nlp_balance.trainer import BalancedTrainer, BalancedTrainingArguments
 
 N = 32
@@ -124,17 +125,11 @@ def main() -> None:
     if rank == 0:
         final = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
         torch.save({"initial": initial, "final": final}, opts.out_dir / "weights.pt")
-    if torch.distributed.is_initialized():
-        # Leaving gloo's threads alive at interpreter exit can abort a rank ("terminate called without
-        # an active exception") after training has finished; tear the group down first.
-        torch.distributed.destroy_process_group()
+    # The DDP wrapper holds the process group too; release it first so that the group is destroyed
+    # inside finish_distributed, after its barrier, and not later while the trainer is freed.
+    del trainer, model, synth, collator
+    finish_distributed()
 
 
 if __name__ == "__main__":
     main()
-    # Everything is written. Tearing down the trainer after destroy_process_group sometimes blocks
-    # for ever in gloo's thread shutdown (torch 2.13 CPU: the main thread waits on a futex while
-    # both pt_gloo_runloop threads sleep, after the other rank has exited). Skip the teardown.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+WATCHDOG = Path(__file__).resolve().parent / "watchdog.py"
+#: A rank still running after this many seconds prints its stacks and exits (a normal run takes ~1 min).
+WATCHDOG_S = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -38,9 +49,12 @@ def test_train_under_torchrun_with_two_processes(tmp_path, tiny_bert_dir, shared
     )
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [str(torchrun), "--nproc_per_node", "2", "-m", "nlp_balance.cli", "train", str(recipe)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # Each rank runs under the watchdog: a hung rank prints its stacks and exits after WATCHDOG_S.
+    cmd = [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+           str(WATCHDOG), str(WATCHDOG_S), "-m", "nlp_balance.cli", "train",
+           str(recipe)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=WATCHDOG_S + 60)
+    assert done.returncode == 0, done.stderr[-6000:]
     info = json.loads((tmp_path / "run" / "run_info.json").read_text())
     assert info["world_size"] == 2
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]

@@ -13,6 +13,9 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "ddp_train_script.py"
+WATCHDOG = HERE / "watchdog.py"
+#: A rank still running after this many seconds prints its stacks and exits (a normal run takes ~15 s).
+WATCHDOG_S = 120
 
 
 def _free_port() -> int:
@@ -24,43 +27,29 @@ def _free_port() -> int:
 def _run(cmd: list[str], tmp_path: Path) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
     env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=400)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    # The watchdog ends a hung rank first; this timeout is the last resort if even that fails.
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=WATCHDOG_S + 60)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-6000:]}"
 
 
 def _load(out: Path, rank: int) -> dict:
     return json.loads((out / f"rank{rank}.json").read_text())
 
 
+def _single(script_args: list[str], tmp_path: Path) -> None:
+    _run([sys.executable, str(WATCHDOG), str(WATCHDOG_S), str(SCRIPT), *script_args], tmp_path)
+
+
 def _torchrun(script_args: list[str], tmp_path: Path) -> None:
     _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-          "--master_port", str(_free_port()), str(SCRIPT), *script_args], tmp_path)
+          "--master_port", str(_free_port()), str(WATCHDOG), str(WATCHDOG_S), str(SCRIPT), *script_args], tmp_path)
 
 
 def test_two_gloo_processes_match_one_process(tmp_path):
     single, ddp = tmp_path / "single", tmp_path / "ddp"
     # global batch 8 in both: 1 process x 4 x GA 2, and 2 processes x 2 x GA 2
-    _run([sys.executable, str(SCRIPT), str(single), "--per-device", "4", "--ga", "2"], tmp_path)
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node",
-            "2",
-            "--master_addr",
-            "127.0.0.1",
-            "--master_port",
-            str(_free_port()),
-            str(SCRIPT),
-            str(ddp),
-            "--per-device",
-            "2",
-            "--ga",
-            "2",
-        ],
-        tmp_path,
-    )
+    _single([str(single), "--per-device", "4", "--ga", "2"], tmp_path)
+    _torchrun([str(ddp), "--per-device", "2", "--ga", "2"], tmp_path)
     one, r0, r1 = _load(single, 0), _load(ddp, 0), _load(ddp, 1)
     assert one["world"] == 1 and r0["world"] == 2 and r1["world"] == 2
     assert one["global_steps"] == r0["global_steps"] == r1["global_steps"] == 8
