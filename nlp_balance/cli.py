@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--private", action="store_true", help="with --push-to-hub: create a private repo")
         p.set_defaults(func=cmd_balance)
 
+    p = sub.add_parser("demo", help="the quickstart end to end on the packaged demo data, offline (~8 min, 2 cores)")
+    from .demo import add_arguments as add_demo_arguments
+
+    add_demo_arguments(p)
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("wordnet", help="find WordNet (NLTK data or a WordNet 3.0 database), cache it, and check it")
     p.set_defaults(func=cmd_wordnet)
 
@@ -168,6 +174,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         path = plot_class_distribution(dists, args.plot)
         print(f"plot written to {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run
+
+    return run(args)
 
 
 def cmd_wordnet(args: argparse.Namespace) -> int:
@@ -285,16 +297,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if args.verbose:  # transformers' own log lines (the Trainer's raw metric dictionaries included)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_info()
     from .data import DataValidationError
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except (DataValidationError, FileNotFoundError, KeyError, ValueError, PermissionError) as err:
         if args.verbose:
             raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {message}", file=sys.stderr)
         return 2
+    from .distributed import finish_distributed
+
+    finish_distributed()  # under torchrun / accelerate launch: every process ends its process group and exits
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,9 @@
-"""``python -m nlp_balance.demo`` (what ``make demo`` runs): the quickstart recipe end to end, offline.
+"""``nlp-balance demo`` (and ``python -m nlp_balance.demo``, what ``make demo`` runs): the quickstart, offline.
 
 Inspects the bundled demo data, rebalances its train split, fine-tunes the plain cross-entropy
-baseline and the balanced recipe, writes the report, and prints the headline numbers.
+baseline and the balanced recipe, writes the report, and prints the headline numbers. The demo
+data and the quickstart recipe ship inside the package, so it runs from a wheel install anywhere;
+the run folder goes under the current directory (``runs/quickstart``).
 """
 
 from __future__ import annotations
@@ -10,19 +12,26 @@ import argparse
 import os
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["DEMO_ASSETS", "add_arguments", "main", "run"]
 
-REPO = Path(__file__).resolve().parents[1]
+#: The packaged demo data (``train.jsonl``, ``test.jsonl``) and quickstart recipe (``quickstart.yaml``).
+DEMO_ASSETS = Path(str(resources.files("nlp_balance") / "demo_assets"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlp_balance.demo", description=__doc__)
-    parser.add_argument("--recipe", default=str(REPO / "recipes" / "quickstart.yaml"))
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("NLP_BALANCE_DEMO_DATA", str(REPO / "data" / "demo"))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The demo's options (shared by ``nlp-balance demo`` and ``python -m nlp_balance.demo``)."""
+    parser.add_argument("--recipe", default=str(DEMO_ASSETS / "quickstart.yaml"),
+                        help="recipe to run (default: the packaged quickstart recipe)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override a recipe value, e.g. --set training.num_train_epochs=1 (repeatable)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Inspect the demo data, then train the recipe (baseline first) and print the headline."""
+    os.environ.setdefault("NLP_BALANCE_DEMO_DATA", str(DEMO_ASSETS))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from transformers.utils import logging as hf_logging
@@ -34,13 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     source = os.environ["NLP_BALANCE_DEMO_DATA"]
     print(f"== 1/2 inspect {source}")
-    rc = cli_main(["inspect", source, "--plot", str(REPO / "runs" / "demo_class_distribution.png")])
+    rc = cli_main(["inspect", source, "--plot", str(Path("runs") / "demo_class_distribution.png")])
     if rc:
         return rc
     print(f"\n== 2/2 train {args.recipe} (baseline, then balanced)")
     rc = cli_main(["train", args.recipe, *(f"--set={o}" for o in args.overrides)])
     print(f"\ndemo finished in {time.time() - started:.0f} s")
     return rc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m nlp_balance.demo``."""
+    parser = argparse.ArgumentParser(prog="python -m nlp_balance.demo", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
