@@ -365,6 +365,7 @@ class BalancedTrainer(Trainer):
             self.compute_metrics = imbalance_metrics(self.label_names_, multi_label=self.multi_label)
         self._warned_missing_metric = False
         self.posthoc = self._resolve_posthoc(posthoc)
+        self._use_compact_console()
         self.embedding_synthesizer = None
         if getattr(self.args, "embedding_synthesis", None) is not None:
             from .embedding_synthesis import EmbeddingSynthesizer
@@ -435,6 +436,25 @@ class BalancedTrainer(Trainer):
         except AttributeError as err:
             raise ValueError(f"the loss {type(loss_fn).__name__} must have a settable `reduction`") from err
         return loss_fn.to(self.args.device)
+
+    def _use_compact_console(self) -> None:
+        """One line per evaluation instead of transformers' raw log dictionaries (unless logging is at INFO)."""
+        from transformers.trainer_callback import ProgressCallback
+        from transformers.utils import logging as hf_logging
+
+        from .metrics import sanitize_label_names
+        from .progress import CompactProgressCallback
+
+        if hf_logging.get_verbosity() <= hf_logging.INFO:
+            return  # verbose runs keep transformers' own log lines
+        if not any(type(cb) is ProgressCallback for cb in self.callback_handler.callbacks):
+            return  # no progress bars (disable_tqdm) or a progress callback of the user's own
+        name = key = None
+        if self.class_counts_ is not None and not self.multi_label and len(self.class_counts_):
+            smallest = int(np.argmin(self.class_counts_))
+            name, key = self.label_names_[smallest], sanitize_label_names(self.label_names_)[smallest]
+        self.callback_handler.remove_callback(ProgressCallback)
+        self.add_callback(CompactProgressCallback(smallest_class=name, smallest_key=key))
 
     def _resolve_posthoc(self, posthoc: Any) -> PosthocAdjustment | None:
         if posthoc is False:
