@@ -3,7 +3,7 @@
 A recipe has six sections (``dataset``, ``balancing``, ``model``, ``training``, ``output`` and the
 top-level ``name``/``seed``). Unknown keys and wrong types are errors that name the key path and
 suggest the closest valid key; ``${VAR}`` and ``${VAR:-default}`` in strings are expanded from the
-environment so one recipe runs on ``../shared/data`` here and on a user's data elsewhere; any value
+environment so one recipe runs on the bundled ``data/benchmarks`` here and on a user's data elsewhere; any value
 can be overridden with ``--set section.key=value``. Files are read with ``yaml.safe_load`` only.
 """
 
