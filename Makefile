@@ -13,7 +13,7 @@ setup: $(STAMP)
 
 ## make demo: the main job end to end, offline, on the bundled demo data.
 demo: $(STAMP)
-	$(PY) -m nlp_balance.demo
+	$(VENV)/bin/nlp-balance demo
 
 ## make test: the test suite (tests marked slow are left out; `make test-slow` runs them).
 test: $(STAMP)

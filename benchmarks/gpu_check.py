@@ -4,7 +4,7 @@ What it checks (each part is independent; a failure is recorded and the next par
 
 1. ``ga_exact_cuda``: one optimizer step of ``BalancedTrainer`` (focal loss, class weights, weighted
    sampler) with gradient accumulation 4 x batch 2 equals batch 8 on CUDA in float32.
-2. ``bf16_training``: ``nlp_balance.pipeline.run_recipe`` on the demo data with a MiniLM-shaped BERT
+2. ``bf16_training``: ``nlp_balance.runs.runner.run_recipe`` on the demo data with a MiniLM-shaped BERT
    (random weights: the pretrained checkpoint does not travel) picks bf16 on CUDA, trains with finite
    losses, and writes the run folder; plus BalancedTrainer vs stock Trainer steps/s in the same process.
 3. ``backtranslation_cuda``: ``BackTranslation`` through two opus-mt-sized Marian models (random weights,
@@ -132,8 +132,8 @@ def check_ga_exact(data: Path, tokenizer_dir: Path, work: Path) -> dict[str, Any
 def check_bf16_training(data: Path, tokenizer_dir: Path, work: Path) -> dict[str, Any]:
     import torch
 
-    from nlp_balance.pipeline import run_recipe
-    from nlp_balance.recipes import recipe_from_dict
+    from nlp_balance.runs.recipe import recipe_from_dict
+    from nlp_balance.runs.runner import run_recipe
 
     size = (
         {"hidden": 32, "layers": 1, "heads": 2, "ffn": 64}

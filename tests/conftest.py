@@ -68,3 +68,61 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     BertModel(cfg).save_pretrained(out)  # an encoder without a head, like MiniLM
     tok.save_pretrained(out)
     return out
+
+
+#: Texts the tiny translation models' tokenizers are trained on.
+TINY_MARIAN_CORPUS = [
+    "the cat sat on the mat and looked at the dog",
+    "a quick brown fox jumps over the lazy dog",
+    "what is the capital city of france ?",
+    "how many people live in new york city ?",
+    "i really love this movie , it was great !",
+    "free entry in a weekly competition to win cup final tickets",
+    "call me when you get home please .",
+    "the weather is nice today , let us go outside .",
+] * 4
+
+
+def build_tiny_marian(out_dir: Path, seed: int) -> Path:
+    """A random MarianMT (29 k params) with a BPE tokenizer trained in-process (FIELD-NOTES §8)."""
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import MarianMTModel, PreTrainedTokenizerFast
+
+    torch.manual_seed(seed)
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.normalizer = normalizers.NFKC()
+    bpe.pre_tokenizer = pre_tokenizers.Metaspace()
+    bpe.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=200, min_frequency=1, special_tokens=["<pad>", "</s>", "<unk>"])
+    bpe.train_from_iterator(TINY_MARIAN_CORPUS, trainer)
+    eos = bpe.token_to_id("</s>")
+    bpe.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A $B </s>", special_tokens=[("</s>", eos)]
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=64
+    )
+    cfg = transformers.MarianConfig(
+        vocab_size=len(tok),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
+        forced_eos_token_id=tok.eos_token_id,
+        init_std=0.5,  # large random weights: outputs depend on the input (at 0.02 they all look alike)
+    )
+    model = MarianMTModel(cfg)
+    # Like the real opus-mt checkpoints: a saved max_length (which BackTranslation must neutralise).
+    model.generation_config.max_length = 512
+    model.save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    return out_dir

@@ -25,8 +25,8 @@ from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, default_data_collator
 from transformers.utils import logging as hf_logging
 
-from nlp_balance.distributed import finish_distributed
-from nlp_balance.trainer import BalancedTrainer, BalancedTrainingArguments
+from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments
+from nlp_balance.utils.distributed import finish_distributed
 
 N = 32
 OFFSET = 5  # token id of example i's first token is OFFSET + i, so batches reveal their indices

@@ -206,10 +206,10 @@ _BT_CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
-    from test_augment_backtranslate import _build_tiny_marian
+    from conftest import build_tiny_marian
     from nlp_balance.augment import BackTranslation
 
-    models = [str(_build_tiny_marian(Path(sys.argv[1]) / f"m{i}", seed=i)) for i in range(2)]
+    models = [str(build_tiny_marian(Path(sys.argv[1]) / f"m{i}", seed=i)) for i in range(2)]
     Path(sys.argv[1], "ready").write_text("\\n".join(models))
     aug = BackTranslation(models, num_beams=1, batch_size=1, max_new_tokens=12, cache=sys.argv[2])
     texts = [f"message number {i} is about the weather and the train" for i in range(100000)]
@@ -219,8 +219,8 @@ _BT_CHILD = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_backtranslation_cache_survives_a_killed_writer(tmp_path):
-    from nlp_balance._cache import DiskCache
     from nlp_balance.augment import BackTranslation
+    from nlp_balance.utils.cache import DiskCache
 
     script = tmp_path / "bt_child.py"
     script.write_text(_BT_CHILD, encoding="utf-8")

@@ -33,9 +33,9 @@ from nlp_balance.augment import (
     SynonymReplacement,
     example_rng,
 )
-from nlp_balance.cli import main
-from nlp_balance.data import DataValidationError
-from nlp_balance.sampler import BalancedSampler
+from nlp_balance.cli.main import main
+from nlp_balance.data.validation import DataValidationError
+from nlp_balance.training.batch_sampler import BalancedSampler
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -325,7 +325,7 @@ def test_cli_drop_invalid_reports_the_count(tmp_path, capsys):
          "negative_weight", "unsafe_tag"],
 )
 def test_recipe_errors_name_the_key_path(tmp_path, body, pattern):
-    from nlp_balance.recipes import RecipeError, load_recipe
+    from nlp_balance.runs.recipe import RecipeError, load_recipe
 
     path = tmp_path / "r.yaml"
     path.write_text(body, encoding="utf-8")
@@ -356,7 +356,7 @@ SINGLE_LABEL = ["ce", "weighted_ce", "focal", "class_balanced", "logit_adjusted"
 
 
 def _loss(name, weights=None):
-    from nlp_balance.losses import build_loss
+    from nlp_balance.training.losses import build_loss
 
     return build_loss(name, num_classes=3, class_weights=weights, class_counts=[50, 20, 3])
 
@@ -395,7 +395,7 @@ def test_all_one_class_weights_equal_no_weights(name):
 @pytest.mark.parametrize("name", ["ce", "weighted_ce", "focal", "logit_adjusted", "balanced_softmax", "ldam"])
 def test_zero_weight_class_alone_in_a_batch_is_finite_per_example(name):
     """The trainer's path (per-example losses / item count) gives 0, not NaN, for a batch of a 0-weight class."""
-    from nlp_balance.losses import build_loss
+    from nlp_balance.training.losses import build_loss
 
     loss = build_loss(name, num_classes=3, class_weights=[0.0, 1.0, 1.0], class_counts=[50, 20, 3],
                       reduction="none")
@@ -426,10 +426,10 @@ def test_trust_remote_code_is_off_unless_asked():
     import inspect
 
     from nlp_balance.augment.backtranslate import BackTranslation
-    from nlp_balance.recipes import ModelConfig
+    from nlp_balance.runs.recipe import ModelConfig
 
     assert ModelConfig().trust_remote_code is False
-    from nlp_balance.inference import load_classifier
+    from nlp_balance.evaluation.classifier import load_classifier
 
     assert inspect.signature(load_text_dataset).parameters["trust_remote_code"].default is False
     assert inspect.signature(load_classifier).parameters["trust_remote_code"].default is False
@@ -442,7 +442,7 @@ def test_trust_remote_code_is_off_unless_asked():
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
 def test_caches_are_private_and_shared_ones_are_refused(tmp_path, monkeypatch):
-    from nlp_balance._cache import DiskCache
+    from nlp_balance.utils.cache import DiskCache
 
     root = tmp_path / "cache"
     cache = DiskCache("backtranslation", root=root)
@@ -459,7 +459,7 @@ def test_caches_are_private_and_shared_ones_are_refused(tmp_path, monkeypatch):
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
 def test_cache_root_from_the_environment_must_be_private(tmp_path, monkeypatch):
     """WordNet's synonym table and back-translation both cache through DiskCache under $NLP_BALANCE_CACHE."""
-    from nlp_balance._cache import DiskCache
+    from nlp_balance.utils.cache import DiskCache
 
     shared = tmp_path / "wn"
     shared.mkdir()

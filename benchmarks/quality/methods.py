@@ -42,7 +42,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "posthoc_la": {"kind": "posthoc", "tau": 1.0, "val_score": "adjusted"},
     "posthoc_la_tuned": {"kind": "posthoc", "tau": "val", "val_score": "adjusted"},
     "smote": {"kind": "smote", "sampling_strategy": "not majority", "k_neighbors": 5},
-    # EasyEnsemble's subsets (nlp_balance.ensemble.EasyEnsemble.member_indices: RandomUnderSampler per
+    # EasyEnsemble's subsets (nlp_balance.training.easy_ensemble.EasyEnsemble.member_indices: RandomUnderSampler per
     # member) with a linear head per member instead of a fine-tuned transformer; probabilities averaged.
     "easy_ensemble_heads": {"kind": "easy_ensemble", "n_members": 5, "sampling_strategy": "auto"},
     "aug_best_loss": {"kind": "combo"},

@@ -167,7 +167,7 @@ def resolve_params(sess: Session, dataset: str, method: str) -> dict[str, Any] |
 def _easy_ensemble(sess: Session, prep: Prepared, data: Any, params: dict[str, Any], seed: int,
                    loss_fn: Any) -> dict[str, Any]:
     """One head per EasyEnsemble subset (the library's subset rule); mean of their softmax outputs."""
-    from nlp_balance.ensemble import EasyEnsemble
+    from nlp_balance.training.easy_ensemble import EasyEnsemble
 
     from . import fast
 
@@ -192,7 +192,7 @@ def run_fast_one(sess: Session, prep: Prepared, method: str, params: dict[str, A
     import torch
 
     from nlp_balance import RandomOverSampler, build_loss, compute_class_weights
-    from nlp_balance.posthoc import adjust_logits
+    from nlp_balance.evaluation.decision_rules import adjust_logits
 
     from . import fast
 
@@ -211,7 +211,7 @@ def run_fast_one(sess: Session, prep: Prepared, method: str, params: dict[str, A
         ros.fit_resample(prep.dd["train"])
         x_tr, y_tr = x_tr[ros.sample_indices_], y_tr[ros.sample_indices_]
     elif kind == "smote":
-        from nlp_balance.smote import EmbeddingSMOTE
+        from nlp_balance.resampling.embedding_smote import EmbeddingSMOTE
 
         sm = EmbeddingSMOTE(sampling_strategy=params["sampling_strategy"], k_neighbors=params["k_neighbors"],
                             random_state=seed)

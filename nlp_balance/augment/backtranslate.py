@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nlp_balance._cache import DiskCache, content_key
 from nlp_balance.augment.base import Augmenter, example_rng, register_augmenter
+from nlp_balance.utils.cache import DiskCache, content_key
 
 if TYPE_CHECKING:  # heavy imports stay lazy: importing nlp_balance must not import torch
     import torch

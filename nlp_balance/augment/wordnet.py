@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .._cache import DiskCache, cache_root, check_private_dir, private_dir
+from nlp_balance.utils.cache import DiskCache, cache_root, check_private_dir, private_dir
 
 __all__ = [
     "INSTALL_HINT",

