@@ -7,7 +7,7 @@ classes that need them. Every augmenter here is registered by name for recipes a
 
 from .backtranslate import BackTranslation
 from .base import AUGMENTERS, Augmenter, example_rng, get_augmenter, register_augmenter
-from .compose import Compose, OneOf, SomeOf
+from .compose import Compose, OneOf, SomeOf, build_augmenter
 from .eda import EDA, RandomDeletion, RandomInsertion, RandomSwap
 from .filters import DuplicateFilter, SimilarityFilter
 from .noise import CharNoise
@@ -32,6 +32,7 @@ __all__ = [
     "SomeOf",
     "SynonymReplacement",
     "WordNetNotFoundError",
+    "build_augmenter",
     "ensure_wordnet",
     "example_rng",
     "find_wordnet",

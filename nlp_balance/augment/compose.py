@@ -185,3 +185,28 @@ class SomeOf(_Container):
         if self.replace:
             return [int(rng.random() * len(self.steps)) for _ in range(k)]
         return rng.sample(range(len(self.steps)), k)
+
+
+def build_augmenter(specs: Sequence[tuple[str, Mapping[str, Any]]], combine: str = "compose") -> Augmenter | None:
+    """The augmenter that recipes and the CLI describe by name: one, several in a ``Compose`` or a
+    ``OneOf``, or ``None`` (duplicate examples) when ``specs`` is empty.
+
+    Args:
+        specs: ``(registered name, parameters)`` pairs, in order.
+        combine: ``"compose"`` (apply every step, each with its ``p``) or ``"one_of"`` (pick one).
+
+    A parameter an augmenter does not take is a ``ValueError`` that names the augmenter and the key.
+    """
+    if combine not in ("compose", "one_of"):
+        raise ValueError(f"combine must be 'compose' or 'one_of', got {combine!r}")
+    augmenters = []
+    for name, params in specs:
+        try:
+            augmenters.append(get_augmenter(name, **dict(params)))
+        except TypeError as err:  # an unknown or misspelt parameter
+            raise ValueError(f"augmenter {name!r} does not take the parameters {sorted(params)}: {err}") from None
+    if not augmenters:
+        return None
+    if len(augmenters) == 1:
+        return augmenters[0]
+    return Compose(augmenters) if combine == "compose" else OneOf(augmenters)
