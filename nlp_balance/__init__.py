@@ -25,47 +25,47 @@ from typing import TYPE_CHECKING, Any
 
 from nlp_balance.utils.versions import __version__
 
-#: Public name -> the module that defines it.
+#: Public name -> the subpackage that exports it.
 _EXPORTS: dict[str, str] = {
     # data
-    "load_text_dataset": "data.loading",
-    "validate_text_dataset": "data.validation",
-    "DataValidationError": "data.validation",
-    "encode_labels": "data.labels",
-    "class_distribution": "data.distribution",
-    "format_distribution": "data.distribution",
-    "ClassDistribution": "data.distribution",
+    "load_text_dataset": "data",
+    "validate_text_dataset": "data",
+    "DataValidationError": "data",
+    "encode_labels": "data",
+    "class_distribution": "data",
+    "format_distribution": "data",
+    "ClassDistribution": "data",
     # data level
-    "resolve_sampling_strategy": "resampling.samplers",
-    "RandomOverSampler": "resampling.samplers",
-    "RandomUnderSampler": "resampling.samplers",
-    "Balancer": "resampling.balancer",
-    "BalanceReport": "resampling.balancer",
-    "EmbeddingSMOTE": "resampling.embedding_smote",
-    "Augmenter": "augment.base",
-    "get_augmenter": "augment.base",
+    "resolve_sampling_strategy": "resampling",
+    "RandomOverSampler": "resampling",
+    "RandomUnderSampler": "resampling",
+    "Balancer": "resampling",
+    "BalanceReport": "resampling",
+    "EmbeddingSMOTE": "resampling",
+    "Augmenter": "augment",
+    "get_augmenter": "augment",
     # algorithm level
-    "compute_class_weights": "training.class_weights",
-    "build_loss": "training.losses",
-    "BalancedTrainer": "training.trainer",
-    "BalancedTrainingArguments": "training.trainer",
-    "EasyEnsemble": "training.easy_ensemble",
-    "ModelWithAuxiliaryHead": "training.heads",
-    "imbalance_metrics": "evaluation.metrics",
-    "adjust_logits": "evaluation.decision_rules",
-    "load_classifier": "evaluation.classifier",
+    "compute_class_weights": "training",
+    "build_loss": "training",
+    "BalancedTrainer": "training",
+    "BalancedTrainingArguments": "training",
+    "EasyEnsemble": "training",
+    "ModelWithAuxiliaryHead": "training",
+    "imbalance_metrics": "evaluation",
+    "adjust_logits": "evaluation",
+    "load_classifier": "evaluation",
     # reporting and sharing
-    "plot_class_distribution": "reporting.plots",
-    "render_report": "reporting.report",
-    "compare_runs": "reporting.report",
-    "headline": "reporting.report",
-    "push_balanced_dataset": "reporting.hub",
-    "push_trained_model": "reporting.hub",
-    "dataset_card": "reporting.hub",
-    "model_card": "reporting.hub",
+    "plot_class_distribution": "reporting",
+    "render_report": "reporting",
+    "compare_runs": "reporting",
+    "headline": "reporting",
+    "push_balanced_dataset": "reporting",
+    "push_trained_model": "reporting",
+    "dataset_card": "reporting",
+    "model_card": "reporting",
     # runs
-    "load_recipe": "runs.recipe",
-    "run_recipe": "runs.runner",
+    "load_recipe": "runs",
+    "run_recipe": "runs",
 }
 
 __all__ = [
@@ -121,24 +121,41 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from nlp_balance.augment.base import Augmenter, get_augmenter
-    from nlp_balance.data.distribution import ClassDistribution, class_distribution, format_distribution
-    from nlp_balance.data.labels import encode_labels
-    from nlp_balance.data.loading import load_text_dataset
-    from nlp_balance.data.validation import DataValidationError, validate_text_dataset
-    from nlp_balance.evaluation.classifier import load_classifier
-    from nlp_balance.evaluation.decision_rules import adjust_logits
-    from nlp_balance.evaluation.metrics import imbalance_metrics
-    from nlp_balance.reporting.hub import dataset_card, model_card, push_balanced_dataset, push_trained_model
-    from nlp_balance.reporting.plots import plot_class_distribution
-    from nlp_balance.reporting.report import compare_runs, headline, render_report
-    from nlp_balance.resampling.balancer import Balancer, BalanceReport
-    from nlp_balance.resampling.embedding_smote import EmbeddingSMOTE
-    from nlp_balance.resampling.samplers import RandomOverSampler, RandomUnderSampler, resolve_sampling_strategy
-    from nlp_balance.runs.recipe import load_recipe
-    from nlp_balance.runs.runner import run_recipe
-    from nlp_balance.training.class_weights import compute_class_weights
-    from nlp_balance.training.easy_ensemble import EasyEnsemble
-    from nlp_balance.training.heads import ModelWithAuxiliaryHead
-    from nlp_balance.training.losses import build_loss
-    from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments
+    from nlp_balance.augment import Augmenter, get_augmenter
+    from nlp_balance.data import (
+        ClassDistribution,
+        DataValidationError,
+        class_distribution,
+        encode_labels,
+        format_distribution,
+        load_text_dataset,
+        validate_text_dataset,
+    )
+    from nlp_balance.evaluation import adjust_logits, imbalance_metrics, load_classifier
+    from nlp_balance.reporting import (
+        compare_runs,
+        dataset_card,
+        headline,
+        model_card,
+        plot_class_distribution,
+        push_balanced_dataset,
+        push_trained_model,
+        render_report,
+    )
+    from nlp_balance.resampling import (
+        Balancer,
+        BalanceReport,
+        EmbeddingSMOTE,
+        RandomOverSampler,
+        RandomUnderSampler,
+        resolve_sampling_strategy,
+    )
+    from nlp_balance.runs import load_recipe, run_recipe
+    from nlp_balance.training import (
+        BalancedTrainer,
+        BalancedTrainingArguments,
+        EasyEnsemble,
+        ModelWithAuxiliaryHead,
+        build_loss,
+        compute_class_weights,
+    )

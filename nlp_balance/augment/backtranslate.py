@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from nlp_balance.augment.base import Augmenter, example_rng, register_augmenter
 from nlp_balance.utils.cache import DiskCache, content_key
+from nlp_balance.utils.seeding import derive_seed
 
 if TYPE_CHECKING:  # heavy imports stay lazy: importing nlp_balance must not import torch
     import torch
@@ -47,10 +48,9 @@ _DTYPES = ("float32", "bfloat16", "float16")
 _CACHE_NAMESPACE = "backtranslation"
 
 
-def _derive_seed(*key: Any) -> int:
-    """A 63-bit seed from ``key`` that is the same in every process (BLAKE2 of its repr)."""
-    digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
+def _seed63(*key: Any) -> int:
+    """A 63-bit seed (torch's manual_seed takes a signed 64-bit value)."""
+    return derive_seed(*key) >> 1
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -379,7 +379,7 @@ class BackTranslation(Augmenter):
             for seed in seeds:
                 for j in range(n_return):
                     g = torch.Generator(device=device)
-                    g.manual_seed(_derive_seed(seed, j))
+                    g.manual_seed(_seed63(seed, j))
                     generators.append(g)
             if self.temperature != 1.0:
                 processors.append(TemperatureLogitsWarper(self.temperature))
@@ -468,16 +468,16 @@ class BackTranslation(Augmenter):
         # identical chunks anywhere in the batch (or in the cache) are translated once.
         items: list[tuple[str, int | None]] = []
         for chunks, seed in zip(chunked, seeds):
-            items.extend((c, _derive_seed(seed, "chunk", ci) if sample else None) for ci, c in enumerate(chunks))
+            items.extend((c, _seed63(seed, "chunk", ci) if sample else None) for ci, c in enumerate(chunks))
         first = self._translate(0, items, self.num_return_sequences)
         branches: list[list[tuple[str, int | None]]] = [
-            [(v, _derive_seed(seed, "variant", j) if sample else None) for j, v in enumerate(_dedupe(outs))]
+            [(v, _seed63(seed, "variant", j) if sample else None) for j, v in enumerate(_dedupe(outs))]
             for (_, seed), outs in zip(items, first)
         ]
         # Later hops: each pivot variant once, one output each.
         for hop in range(1, len(self.models)):
             flat = [
-                (text, _derive_seed(seed, "hop", hop) if seed is not None else None)
+                (text, _seed63(seed, "hop", hop) if seed is not None else None)
                 for branch in branches
                 for text, seed in branch
             ]

@@ -18,11 +18,12 @@ lets the :class:`~nlp_balance.Balancer` run any augmenter through ``datasets.map
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import random
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
+
+from nlp_balance.utils.seeding import example_rng
 
 __all__ = ["AUGMENTERS", "Augmenter", "example_rng", "get_augmenter", "register_augmenter"]
 
@@ -30,16 +31,6 @@ T = TypeVar("T")
 
 #: Registry of augmenter classes by their stable :attr:`Augmenter.name` (used by the CLI and recipes).
 AUGMENTERS: dict[str, type[Augmenter]] = {}
-
-
-def example_rng(*key: Any) -> random.Random:
-    """Return a ``random.Random`` seeded from ``key`` alone (e.g. ``(seed, source_index, copy)``).
-
-    The seed is a BLAKE2 digest of the key's ``repr``, so it is the same in every process and does
-    not depend on ``PYTHONHASHSEED``, batch boundaries or ``num_proc``.
-    """
-    digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "little"))
 
 
 def register_augmenter(cls: type[T]) -> type[T]:

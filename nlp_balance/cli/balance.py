@@ -101,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
     elif suffix == ".csv":
         train.to_csv(str(out), index=False)
     else:
-        from nlp_balance.reporting.hub import write_dataset_card
+        from nlp_balance.reporting import write_dataset_card
 
         balanced.save_to_disk(str(out))
         write_dataset_card(out, balanced, source=str(args.source), balancer=balancer, before=before,
                            label_column=args.label_column, text_column=args.text_column)
     print(f"balanced data written to {out}")
     if args.push_to_hub:
-        from nlp_balance.reporting.hub import push_balanced_dataset
+        from nlp_balance.reporting import push_balanced_dataset
 
         url = push_balanced_dataset(balanced, args.push_to_hub, balancer=balancer, source=str(args.source),
                                     before=before, label_column=args.label_column, private=args.private)

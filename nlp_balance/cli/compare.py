@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison table; write compare.md and compare.png with ``--out``."""
-    from nlp_balance.reporting.report import compare_runs
+    from nlp_balance.reporting import compare_runs
 
     result = compare_runs(args.runs, out=args.out, include_baselines=not args.no_baselines)
     print(result.to_text())

@@ -26,8 +26,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Score the split and print the summary figures and a per-class table (or JSON)."""
     from nlp_balance.data.loading import load_text_dataset
-    from nlp_balance.evaluation.classifier import load_classifier
-    from nlp_balance.evaluation.metrics import sanitize_label_names
+    from nlp_balance.evaluation import load_classifier, sanitize_label_names
 
     clf = load_classifier(args.model, max_length=args.max_length)
     ds = load_text_dataset(args.source, args.text_column, args.label_column, split=args.split)

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """One line per text: label, its probability, the text (or JSON with every class's probability)."""
-    from nlp_balance.evaluation.classifier import load_classifier
+    from nlp_balance.evaluation import load_classifier
 
     clf = load_classifier(args.model, max_length=args.max_length)
     results = clf.predict(args.texts)

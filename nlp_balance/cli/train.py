@@ -47,7 +47,7 @@ def train_recipe(recipe_path: str, overrides: Sequence[str] = (), *, resume: boo
 
 def print_headline(run_dir: Path, baseline: Path | None = None) -> None:
     """One line per run: macro-F1, balanced accuracy, the smallest class's F1, accuracy; then the report path."""
-    from nlp_balance.reporting.report import headline
+    from nlp_balance.reporting import headline
 
     rows = [("balanced" if baseline else "run", headline(run_dir))]
     if baseline is not None:

@@ -1,1 +1,34 @@
-"""TODO."""
+"""Data layer: load any source into ``datasets`` objects with a ``ClassLabel``, check it, count its classes.
+
+``loading`` reads Hub ids, files, folders and ``save_to_disk`` output; ``validation`` checks every
+row; ``labels`` encodes and reads labels; ``distribution`` counts classes and measures imbalance.
+"""
+
+from nlp_balance.data.distribution import (
+    ClassDistribution,
+    as_split_mapping,
+    class_distribution,
+    format_distribution,
+    format_ratio,
+    imbalance_ratio,
+)
+from nlp_balance.data.labels import encode_labels, get_class_label, label_array, model_label_names
+from nlp_balance.data.loading import load_text_dataset
+from nlp_balance.data.validation import DataValidationError, LoadReport, validate_text_dataset
+
+__all__ = [
+    "ClassDistribution",
+    "DataValidationError",
+    "LoadReport",
+    "as_split_mapping",
+    "class_distribution",
+    "encode_labels",
+    "format_distribution",
+    "format_ratio",
+    "get_class_label",
+    "imbalance_ratio",
+    "label_array",
+    "load_text_dataset",
+    "model_label_names",
+    "validate_text_dataset",
+]

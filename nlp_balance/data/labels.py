@@ -200,3 +200,14 @@ def label_array(dataset: datasets.Dataset, label_column: str = "label") -> np.nd
     # converts row by row through the formatter: 197 s for 200,000 rows.)
     col = dataset.with_format("arrow", columns=[label_column])[:][label_column]
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def model_label_names(config: Any) -> list[str]:
+    """Class names of a ``*ForSequenceClassification`` config in id order.
+
+    ``id2label`` keys may be ints or, after a JSON round trip, strings; a missing name falls back to
+    the id's string form.
+    """
+    num = int(getattr(config, "num_labels", 0) or 0)
+    id2label = getattr(config, "id2label", None) or {}
+    return [str(id2label.get(i, id2label.get(str(i), i))) for i in range(num)]

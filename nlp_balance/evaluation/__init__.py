@@ -1,1 +1,19 @@
-"""TODO."""
+"""Evaluation layer: imbalance metrics, decision rules fitted on validation, and the classifier behind
+``nlp-balance predict``/``evaluate``."""
+
+from nlp_balance.evaluation.classifier import EnsembleClassifier, TextClassifier, load_classifier
+from nlp_balance.evaluation.decision_rules import PosthocAdjustment, adjust_logits, load_posthoc, tune_threshold
+from nlp_balance.evaluation.metrics import compute_imbalance_metrics, imbalance_metrics, sanitize_label_names
+
+__all__ = [
+    "EnsembleClassifier",
+    "PosthocAdjustment",
+    "TextClassifier",
+    "adjust_logits",
+    "compute_imbalance_metrics",
+    "imbalance_metrics",
+    "load_classifier",
+    "load_posthoc",
+    "sanitize_label_names",
+    "tune_threshold",
+]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nlp_balance.data.labels import label_array
+from nlp_balance.data.labels import label_array, model_label_names
 
 __all__ = [
     "ENSEMBLE_FILENAME",
@@ -38,7 +38,7 @@ class TextClassifier:
         self.posthoc = posthoc
         self.max_length = max_length
         config = model.config
-        self.label_names = [str(config.id2label.get(i, i)) for i in range(config.num_labels)]
+        self.label_names = model_label_names(config)
 
     @property
     def device(self) -> Any:
@@ -175,7 +175,7 @@ class EnsembleClassifier(TextClassifier):
         super().__init__(members[0], tokenizer, posthoc=posthoc, max_length=max_length)
         self.members = [m.eval() for m in members]
         for i, m in enumerate(self.members[1:], start=1):
-            names = [str(m.config.id2label.get(j, j)) for j in range(m.config.num_labels)]
+            names = model_label_names(m.config)
             if names != self.label_names:
                 raise ValueError(f"member {i} has labels {names}, member 0 has {self.label_names}")
 

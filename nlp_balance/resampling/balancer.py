@@ -25,6 +25,7 @@ from nlp_balance.augment.base import Augmenter, example_rng
 from nlp_balance.data.labels import get_class_label, label_array
 from nlp_balance.resampling.provenance import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN
 from nlp_balance.resampling.samplers import SamplingStrategy, resolve_sampling_strategy
+from nlp_balance.utils.seeding import numpy_rng
 
 logger = logging.getLogger(__name__)
 
@@ -538,9 +539,7 @@ class _SourceCycle:
     """Seeded round-robin over a class's rows: each row used once before any row is used again."""
 
     def __init__(self, members: np.ndarray, seed: int, label: int, cap: int | None) -> None:
-        rng = np.random.default_rng(
-            int.from_bytes(hashlib.blake2b(repr((seed, "order", label)).encode(), digest_size=8).digest(), "little")
-        )
+        rng = numpy_rng(seed, "order", label)
         self.order = members[rng.permutation(members.size)]
         self.cap = cap
         self.position = 0  # how many (source, copy) pairs have been handed out

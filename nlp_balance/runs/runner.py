@@ -205,7 +205,7 @@ def _last_complete_checkpoint(folder: Path) -> str | None:
 def _training_arguments(recipe: Recipe, output_dir: Path) -> Any:
     import torch
 
-    from nlp_balance.training.trainer import BalancedTrainingArguments
+    from nlp_balance.training import BalancedTrainingArguments
 
     values = {**TRAINING_DEFAULTS, **recipe.training}
     if "bf16" not in recipe.training and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
@@ -220,7 +220,7 @@ def _training_arguments(recipe: Recipe, output_dir: Path) -> Any:
 
 def _with_aux_head(model: Any, recipe: Recipe, names: list[str], train: datasets.Dataset, label_col: str) -> Any:
     """Wrap ``model`` with the recipe's auxiliary head; minority = every class but the largest by default."""
-    from nlp_balance.training.heads import ModelWithAuxiliaryHead
+    from nlp_balance.training import ModelWithAuxiliaryHead
 
     cfg = recipe.model.aux_head
     assert cfg is not None
@@ -252,7 +252,7 @@ def run_recipe(recipe: Recipe, *, resume: bool = False, with_baseline: bool | No
 
 
 def _render(run_dir: Path) -> None:
-    from nlp_balance.reporting.report import render_report
+    from nlp_balance.reporting import render_report
 
     render_report(run_dir)
 
@@ -264,8 +264,8 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
     import transformers
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
-    from nlp_balance.evaluation.metrics import compute_imbalance_metrics
-    from nlp_balance.training.trainer import BalancedTrainer
+    from nlp_balance.evaluation import compute_imbalance_metrics
+    from nlp_balance.training import BalancedTrainer
 
     started = time.time()
     transformers.set_seed(recipe.seed)
@@ -349,7 +349,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
     # Test predictions in each process over the whole test split, with the same code as
     # `nlp-balance predict`/`evaluate` (post-hoc adjustment applied once): under torchrun,
     # Trainer.predict returned only this rank's shard of the test set (found with 2 gloo processes).
-    from nlp_balance.evaluation.classifier import TextClassifier
+    from nlp_balance.evaluation import TextClassifier
 
     classifier = TextClassifier(trainer.accelerator.unwrap_model(trainer.model), tokenizer,
                                 posthoc=trainer.posthoc, max_length=recipe.model.max_length)
@@ -422,7 +422,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
                 )
         if recipe.output.save_model:
             try:
-                from nlp_balance.reporting.hub import write_model_card
+                from nlp_balance.reporting import write_model_card
 
                 write_model_card(model_dir, run_info | {"metrics": test_metrics})
             except ImportError:  # pragma: no cover - hub support is optional at import time
@@ -430,7 +430,7 @@ def _run_single(recipe: Recipe, *, resume: bool, kind: str) -> RunResult:
         shutil.rmtree(checkpoints, ignore_errors=True)
         _render(run_dir)
         if recipe.output.push_to_hub:
-            from nlp_balance.reporting.hub import push_trained_model
+            from nlp_balance.reporting import push_trained_model
 
             push_trained_model(model_dir, recipe.output.push_to_hub, card_info=run_info | {"metrics": test_metrics})
     trainer.accelerator.wait_for_everyone()
@@ -449,8 +449,8 @@ def run_easy_ensemble_recipe(recipe: Any, *, kind: str = "balanced") -> Any:
     import transformers
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
-    from nlp_balance.evaluation.metrics import compute_imbalance_metrics
-    from nlp_balance.training.easy_ensemble import EasyEnsemble
+    from nlp_balance.evaluation import compute_imbalance_metrics
+    from nlp_balance.training import EasyEnsemble
 
     started = time.time()
     transformers.set_seed(recipe.seed)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from nlp_balance.data.labels import model_label_names
 from nlp_balance.evaluation.classifier import (
     ENSEMBLE_FILENAME,
     ENSEMBLE_FORMAT,
@@ -174,7 +175,7 @@ class EasyEnsemble:
             self.last_trainer_ = trainer
         self.tokenizer = processing_class
         config = self.members[0].config
-        self.label_names = [str(config.id2label.get(i, i)) for i in range(config.num_labels)]
+        self.label_names = model_label_names(config)
         return self
 
     # ---- prediction ----------------------------------------------------------------------------
@@ -235,7 +236,7 @@ class EasyEnsemble:
         ens.members, ens.tokenizer, ens.posthoc = members, tokenizer, posthoc
         ens.subset_sizes_ = list(meta.get("subset_sizes", []))
         config = ens.members[0].config
-        ens.label_names = [str(config.id2label.get(i, i)) for i in range(config.num_labels)]
+        ens.label_names = model_label_names(config)
         return ens
 
 

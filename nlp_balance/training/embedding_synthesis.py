@@ -35,7 +35,6 @@ an earlier representation of the example itself (from an earlier step or epoch).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,16 +42,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from nlp_balance.utils.seeding import numpy_rng
+
 __all__ = ["SYNTHESIS_METHODS", "EmbeddingSynthesizer", "find_classifier_head"]
 
 #: Values of ``embedding_synthesis``.
 SYNTHESIS_METHODS = ("smote", "mixup")
 _HEAD_NAMES = ("classifier", "score")
-
-
-def _rng(seed: int, step: int, rank: int, position: int) -> np.random.Generator:
-    digest = hashlib.blake2b(f"embsyn:{seed}:{step}:{rank}:{position}".encode(), digest_size=8).digest()
-    return np.random.default_rng(int.from_bytes(digest, "little"))
 
 
 def find_classifier_head(model: nn.Module) -> tuple[str, nn.Module]:
@@ -208,7 +204,7 @@ class EmbeddingSynthesizer:
             y = int(labels[j])
             if y == -100 or y not in self.classes:
                 continue
-            rng = _rng(self.seed, step, rank, position)
+            rng = numpy_rng("embedding_synthesis", self.seed, step, rank, position)
             n_new = int(np.floor(self.ratio)) + int(rng.random() < self.ratio - np.floor(self.ratio))
             for _ in range(n_new):
                 picked = self._pick(reps[j], y, rng)

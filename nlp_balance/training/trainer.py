@@ -33,6 +33,7 @@ from torch import nn
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import has_length
 
+from nlp_balance.data.labels import model_label_names
 from nlp_balance.evaluation.decision_rules import PosthocAdjustment, load_posthoc, tune_threshold
 from nlp_balance.evaluation.metrics import imbalance_metrics
 from nlp_balance.training.batch_sampler import SAMPLER_MODES, BalancedSampler
@@ -334,8 +335,7 @@ class BalancedTrainer(Trainer):
         self.num_labels = int(getattr(config, "num_labels", 0) or 0)
         if self.num_labels < 1:
             raise ValueError("BalancedTrainer needs a classification model whose config sets num_labels")
-        id2label = getattr(config, "id2label", None) or {}
-        self.label_names_ = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(self.num_labels)]
+        self.label_names_ = model_label_names(config)
         self.multi_label = getattr(config, "problem_type", None) == _MULTI_LABEL
 
         # Class statistics from the FULL training set, before any sharding between processes.

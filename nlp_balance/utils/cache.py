@@ -14,15 +14,15 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from nlp_balance.utils.atomic import atomic_write_bytes
+
 __all__ = [
     "ENV_VAR",
     "DiskCache",
-    "atomic_write_bytes",
     "cache_root",
     "check_private_dir",
     "content_key",
@@ -32,7 +32,6 @@ __all__ = [
 #: Environment variable that overrides where every nlp_balance cache lives.
 ENV_VAR = "NLP_BALANCE_CACHE"
 
-_TMP_PREFIX = ".tmp-"
 _ENTRY_SUFFIX = ".json"
 _MISSING = object()
 
@@ -86,24 +85,6 @@ def private_dir(path: str | os.PathLike[str]) -> Path:
         except FileExistsError:  # another process won the race: check what it created
             pass
     return check_private_dir(p)
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, ``os.replace``."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=target.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def content_key(*parts: Any) -> str:
@@ -161,7 +142,7 @@ class DiskCache:
         if not target.parent.is_dir():
             target.parent.mkdir(mode=0o700, exist_ok=True)
         data = json.dumps({"key": key, "value": value}, ensure_ascii=False).encode("utf-8")
-        atomic_write_bytes(target, data)
+        atomic_write_bytes(target, data, private=True)
 
     def __iter__(self) -> Iterator[Path]:
         """The entry files currently stored (temporary files of interrupted writes are skipped)."""

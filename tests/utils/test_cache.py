@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from nlp_balance.utils import cache as _cache
-from nlp_balance.utils.cache import DiskCache, atomic_write_bytes, cache_root, check_private_dir, content_key
+from nlp_balance.utils.atomic import atomic_write_bytes
+from nlp_balance.utils.cache import DiskCache, cache_root, check_private_dir, content_key
 
 posix_only = pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX ownership and modes")
 
