@@ -1,6 +1,7 @@
 """Reporting layer: the run-folder format, plots, ``report.md``/``report.html``, comparisons, and
 dataset/model cards with pushes to the Hub."""
 
+from nlp_balance.reporting.compare import CompareResult, compare_runs
 from nlp_balance.reporting.hub import (
     dataset_card,
     model_card,
@@ -10,9 +11,48 @@ from nlp_balance.reporting.hub import (
     write_model_card,
 )
 from nlp_balance.reporting.plots import plot_class_distribution
-from nlp_balance.reporting.report import CompareResult, RunData, compare_runs, headline, load_run, render_report
+from nlp_balance.reporting.report import headline, render_report
+from nlp_balance.reporting.run_folder import (
+    BASELINE_DIRNAME,
+    CHECKPOINTS_DIRNAME,
+    CONFUSION_MATRIX_FILENAME,
+    DISTRIBUTION_FILENAME,
+    LOG_HISTORY_FILENAME,
+    METRICS_FILENAME,
+    MODEL_DIRNAME,
+    PLOT_FILES,
+    PLOTS_DIRNAME,
+    PREDICTIONS_FILENAME,
+    RECIPE_FILENAME,
+    REPORT_HTML_FILENAME,
+    REPORT_MD_FILENAME,
+    RUN_INFO_FILENAME,
+    RunData,
+    load_run,
+    write_confusion_matrix,
+    write_distribution,
+    write_log_history,
+    write_metrics,
+    write_predictions,
+    write_recipe,
+    write_run_info,
+)
 
 __all__ = [
+    "BASELINE_DIRNAME",
+    "CHECKPOINTS_DIRNAME",
+    "CONFUSION_MATRIX_FILENAME",
+    "DISTRIBUTION_FILENAME",
+    "LOG_HISTORY_FILENAME",
+    "METRICS_FILENAME",
+    "MODEL_DIRNAME",
+    "PLOTS_DIRNAME",
+    "PLOT_FILES",
+    "PREDICTIONS_FILENAME",
+    "RECIPE_FILENAME",
+    "REPORT_HTML_FILENAME",
+    "REPORT_MD_FILENAME",
+    "RUN_INFO_FILENAME",
     "CompareResult",
     "RunData",
     "compare_runs",
@@ -24,6 +64,13 @@ __all__ = [
     "push_balanced_dataset",
     "push_trained_model",
     "render_report",
+    "write_confusion_matrix",
     "write_dataset_card",
+    "write_distribution",
+    "write_log_history",
+    "write_metrics",
     "write_model_card",
+    "write_predictions",
+    "write_recipe",
+    "write_run_info",
 ]
