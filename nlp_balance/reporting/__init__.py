@@ -1,15 +1,20 @@
 """Reporting layer: the run-folder format, plots, ``report.md``/``report.html``, comparisons, and
-dataset/model cards with pushes to the Hub."""
+dataset/model cards with pushes to the Hub.
+
+Modules, one job each: ``run_folder`` (the run folder's layout, reader and writers), ``document``
+(Markdown/HTML document model), ``plots``, ``report`` (render_report, headline), ``compare``
+(compare_runs), ``hub_cards`` (dataset and model cards), ``hub_push`` (uploads to the Hub).
+"""
 
 from nlp_balance.reporting.compare import CompareResult, compare_runs
-from nlp_balance.reporting.hub import (
+from nlp_balance.reporting.hub_cards import (
     dataset_card,
     model_card,
-    push_balanced_dataset,
-    push_trained_model,
+    size_category,
     write_dataset_card,
     write_model_card,
 )
+from nlp_balance.reporting.hub_push import push_balanced_dataset, push_trained_model
 from nlp_balance.reporting.plots import plot_class_distribution
 from nlp_balance.reporting.report import headline, render_report
 from nlp_balance.reporting.run_folder import (
@@ -64,6 +69,7 @@ __all__ = [
     "push_balanced_dataset",
     "push_trained_model",
     "render_report",
+    "size_category",
     "write_confusion_matrix",
     "write_dataset_card",
     "write_distribution",

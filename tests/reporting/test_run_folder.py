@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 from report_fixtures import make_run, read_jsonl, trec_data
 from sklearn.metrics import confusion_matrix
 
+import nlp_balance.reporting as reporting
 from nlp_balance.data.distribution import ClassDistribution
 from nlp_balance.evaluation.metrics import compute_imbalance_metrics
+from nlp_balance.reporting import run_folder
 from nlp_balance.reporting.run_folder import (
     baseline_run_dir,
     check_same_labels,
@@ -208,3 +211,22 @@ def test_check_same_labels_names_both_runs(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"different label sets: 'first'.*'second'"):
         check_same_labels([a, b])
 
+
+def test_run_folder_names_are_spelled_only_in_run_folder() -> None:
+    """Every other reporting module uses the constants, so the layout changes in one place."""
+    names = [getattr(run_folder, n) for n in run_folder.__all__ if n.endswith(("_FILENAME", "_DIRNAME", "_PLOT"))]
+    assert len(names) == 17
+    patterns = []
+    for name in names:
+        if "." in name:  # a file name in quotes
+            patterns.append(rf"""["']{re.escape(name)}["']""")
+        else:  # a folder name as a path part ("baseline" is also an ordinary word in a report)
+            patterns.append(rf"""/\s*["']{re.escape(name)}["/']|["']{re.escape(name)}/""")
+    package = Path(reporting.__file__).parent
+    offenders = []
+    for path in package.glob("*.py"):
+        if path.name == "run_folder.py":
+            continue
+        code = path.read_text(encoding="utf-8")
+        offenders += [f"{path.name}: {p}" for p in patterns if re.search(p, code)]
+    assert offenders == []
