@@ -6,7 +6,7 @@ Modules, one job each: ``run_folder`` (the run folder's layout, reader and write
 (compare_runs), ``hub_cards`` (dataset and model cards), ``hub_push`` (uploads to the Hub).
 """
 
-from nlp_balance.reporting.compare import CompareResult, compare_runs
+from nlp_balance.reporting.compare import COMPARE_MD_FILENAME, COMPARE_PNG_FILENAME, CompareResult, compare_runs
 from nlp_balance.reporting.hub_cards import (
     dataset_card,
     model_card,
@@ -46,6 +46,8 @@ from nlp_balance.reporting.run_folder import (
 __all__ = [
     "BASELINE_DIRNAME",
     "CHECKPOINTS_DIRNAME",
+    "COMPARE_MD_FILENAME",
+    "COMPARE_PNG_FILENAME",
     "CONFUSION_MATRIX_FILENAME",
     "DISTRIBUTION_FILENAME",
     "LOG_HISTORY_FILENAME",

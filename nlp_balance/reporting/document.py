@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 
 __all__ = [
     "Block",
@@ -108,7 +107,7 @@ class Document:
     def to_html(self) -> str:
         """The document as one HTML page with its CSS and images inlined (no external file, no script)."""
         views = [_html_view(block) for block in self.blocks]
-        return _template().render(title=self.title, css=Markup(_CSS), blocks=views)
+        return _template().render(title=self.title, css=_CSS, blocks=views)
 
 
 def markdown_inline(text: str) -> str:
@@ -190,7 +189,7 @@ _TEMPLATE = """\
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
 <style>
-{{ css }}
+{{ css | safe }}
 </style>
 </head>
 <body>
