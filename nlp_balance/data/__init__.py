@@ -1,7 +1,8 @@
 """Data layer: load any source into ``datasets`` objects with a ``ClassLabel``, check it, count its classes.
 
-``loading`` reads Hub ids, files, folders and ``save_to_disk`` output; ``validation`` checks every
-row; ``labels`` encodes and reads labels; ``distribution`` counts classes and measures imbalance.
+``loading`` reads Hub ids, files, folders and ``save_to_disk`` output; ``encoding`` decodes local
+text files strictly; ``validation`` and ``label_checks`` check every row; ``labels`` encodes and reads
+labels; ``distribution`` counts classes and measures imbalance.
 """
 
 from nlp_balance.data.distribution import (
@@ -12,15 +13,18 @@ from nlp_balance.data.distribution import (
     format_ratio,
     imbalance_ratio,
 )
+from nlp_balance.data.encoding import check_encoding, resolve_encoding
+from nlp_balance.data.errors import DataValidationError
 from nlp_balance.data.labels import encode_labels, get_class_label, label_array, model_label_names
 from nlp_balance.data.loading import load_text_dataset
-from nlp_balance.data.validation import DataValidationError, LoadReport, validate_text_dataset
+from nlp_balance.data.validation import LoadReport, validate_text_dataset
 
 __all__ = [
     "ClassDistribution",
     "DataValidationError",
     "LoadReport",
     "as_split_mapping",
+    "check_encoding",
     "class_distribution",
     "encode_labels",
     "format_distribution",
@@ -30,5 +34,6 @@ __all__ = [
     "label_array",
     "load_text_dataset",
     "model_label_names",
+    "resolve_encoding",
     "validate_text_dataset",
 ]

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Class labels: turn a label column into one ``ClassLabel`` shared by all splits, and read it back.
+
+:func:`encode_labels` refuses label values that cannot be classes (the checks live in
+:mod:`~nlp_balance.data.label_checks`), :func:`get_class_label` and :func:`label_array` read the
+encoded column, and :func:`model_label_names` reads a model's class names.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nlp_balance.data.validation import DataValidationError, _arrow_column, _first_index, _first_python_index
+from nlp_balance.data._columns import arrow_column, first_index
+from nlp_balance.data.errors import DataValidationError
+from nlp_balance.data.label_checks import check_label_names, normalise_label_column
+from nlp_balance.data.validation import check_labels
 
 logger = logging.getLogger(__name__)
 
@@ -44,48 +52,26 @@ def encode_labels(
     * An existing ``ClassLabel`` is kept as it is (``label_names``, if given, must match it).
     * String labels map to ids in ``label_names`` order, or in sorted order of all labels seen in any
       split when ``label_names`` is not given (stable across runs and machines).
-    * Integer labels are kept as ids when they are ``0..K-1``; names are their string form unless
-      ``label_names`` is given.
+    * Integer labels (integral floats included) are kept as ids when they are ``0..K-1``; names are
+      their string form unless ``label_names`` is given.
 
-    A label outside the given names, or an integer outside ``0..K-1``, is an error that names the
-    split, the row and the value.
+    Missing, blank or mixed-type labels, labels that differ only in whitespace, a label outside the
+    given names, or an integer outside ``0..K-1``, are an error that names the split, row and value.
     """
     dd = dataset if isinstance(dataset, datasets.DatasetDict) else datasets.DatasetDict({"dataset": dataset})
-    first = next(iter(dd.values()))
-    feature = first.features[label_column]
+    if label_names is not None:
+        check_label_names(list(label_names), "label_names")
+    feature = next(iter(dd.values())).features[label_column]
     if isinstance(feature, datasets.ClassLabel):
-        for split, ds in dd.items():
-            if ds.features[label_column] != feature:
-                raise DataValidationError(
-                    f"split {split!r} has ClassLabel {ds.features[label_column].names} but another split has "
-                    f"{feature.names}; all splits must share one label order"
-                )
-        if label_names is not None and list(label_names) != list(feature.names):
-            raise DataValidationError(
-                f"label_names {list(label_names)} differ from the dataset's ClassLabel names {feature.names}"
-            )
-        for split, ds in dd.items():
-            _check_ids_in_range(ds, split, label_column, feature.num_classes, feature.names)
+        _check_class_label(dd, label_column, feature, label_names)
         return dataset
+    check_labels(dd, label_column)
+    dd = datasets.DatasetDict({split: normalise_label_column(ds, label_column) for split, ds in dd.items()})
+    is_string = _label_kind(dd, label_column) == "string"
     values: set[Any] = set()
-    kinds: set[str] = set()
     for ds in dd.values():
-        col = _arrow_column(ds, label_column)
-        kinds.add(str(col.type))
-        if _is_alias(str(col.type)):
-            values.update(v for v in pc.unique(col).to_pylist() if v is not None)
-    if not all(
-        k in ("string", "large_string") or pa.types.is_integer(pa.type_for_alias(k)) for k in kinds if _is_alias(k)
-    ) or not all(_is_alias(k) for k in kinds):
-        _raise_mixed_labels(dd, label_column, kinds)
-    is_string = all(k in ("string", "large_string") for k in kinds)
-    is_int = all(
-        pa.types.is_integer(pa.type_for_alias(k)) if k not in ("string", "large_string") else False for k in kinds
-    )
-    if not (is_string or is_int):
-        raise DataValidationError(
-            f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel"
-        )
+        if len(ds):
+            values.update(v for v in pc.unique(arrow_column(ds, label_column)).to_pylist() if v is not None)
     if is_string:
         names = list(label_names) if label_names is not None else sorted(values)
         unknown = sorted(values - set(names))
@@ -95,8 +81,6 @@ def encode_labels(
                 f"{split}: row {row} has label {unknown[0]!r} in column {label_column!r}, which is not among "
                 f"label_names {names}"
             )
-        if len(set(names)) != len(names):
-            raise DataValidationError(f"label_names has duplicates: {names}")
         class_label = datasets.ClassLabel(names=names)
         mapping = {n: i for i, n in enumerate(names)}
         out = datasets.DatasetDict(
@@ -117,42 +101,49 @@ def encode_labels(
     return out if isinstance(dataset, datasets.DatasetDict) else out["dataset"]
 
 
-def _is_alias(kind: str) -> bool:
-    try:
-        pa.type_for_alias(kind)
-    except (ValueError, KeyError):
-        return False
-    return True
-
-
-class _LabelTypeCheck:
-    """True for a label that is not a str/int, or whose type differs from the first label seen."""
-
-    def __init__(self) -> None:
-        self.first: type | None = None
-
-    def __call__(self, value: Any) -> bool:
-        if value is None:
-            return False
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            return True
-        if self.first is None:
-            self.first = type(value)
-        return type(value) is not self.first
-
-
-def _raise_mixed_labels(dd: datasets.DatasetDict, label_column: str, kinds: set[str]) -> None:
-    """Name the first row whose label is not a string or an integer (or differs in type from row 0)."""
+def _check_class_label(
+    dd: datasets.DatasetDict, label_column: str, feature: datasets.ClassLabel, label_names: Sequence[str] | None
+) -> None:
+    """An existing ``ClassLabel``: one for all splits, usable names, matching ``label_names``, ids in range."""
     for split, ds in dd.items():
-        row = _first_python_index(ds, label_column, _LabelTypeCheck())
-        if row is not None:
+        if ds.features[label_column] != feature:
             raise DataValidationError(
-                f"{split}: row {row} has label {ds[row][label_column]!r} in column {label_column!r}; labels must "
-                "all be strings or all be integers (0..K-1)"
+                f"split {split!r} has ClassLabel {ds.features[label_column].names} but another split has "
+                f"{feature.names}; all splits must share one label order"
             )
-    raise DataValidationError(
-        f"label column {label_column!r} has type {sorted(kinds)}; expected strings, integers or a ClassLabel"
-    )
+    check_label_names(feature.names, f"the ClassLabel of column {label_column!r}")
+    if label_names is not None and list(label_names) != list(feature.names):
+        raise DataValidationError(
+            f"label_names {list(label_names)} differ from the dataset's ClassLabel names {feature.names}"
+        )
+    for split, ds in dd.items():
+        _check_ids_in_range(ds, split, label_column, feature.num_classes, feature.names)
+
+
+def _label_kind(dd: datasets.DatasetDict, label_column: str) -> str:
+    """``"string"`` or ``"int"``: the one kind every non-empty split's (checked) label column has."""
+    kinds: dict[str, str] = {}
+    for split, ds in dd.items():
+        if len(ds) == 0:
+            continue
+        kind = arrow_column(ds, label_column).type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            kinds[split] = "string"
+        elif pa.types.is_integer(kind):
+            kinds[split] = "int"
+        else:
+            raise DataValidationError(
+                f"{split}: label column {label_column!r} has type {kind}; expected strings, integers or a ClassLabel"
+            )
+    if len(set(kinds.values())) > 1:
+        first = next(iter(kinds))
+        other = next(split for split, kind in kinds.items() if kind != kinds[first])
+        value = dd[other][0][label_column]
+        raise DataValidationError(
+            f"{other}: row 0 has label {value!r} in column {label_column!r}; labels must all be strings or all be "
+            f"integers (0..K-1), and split {first!r} holds {kinds[first]} labels"
+        )
+    return next(iter(kinds.values()), "string")
 
 
 def _cast_string_labels(
@@ -172,8 +163,8 @@ def _cast_string_labels(
 
 def _find_value(dd: datasets.DatasetDict, column: str, value: Any) -> tuple[str, int]:
     for split, ds in dd.items():
-        col = _arrow_column(ds, column)
-        row = _first_index(pc.equal(col, pa.scalar(value, type=col.type)))
+        col = arrow_column(ds, column)
+        row = first_index(pc.equal(col, pa.scalar(value, type=col.type)))
         if row is not None:
             return split, row
     return "?", -1
@@ -182,11 +173,11 @@ def _find_value(dd: datasets.DatasetDict, column: str, value: Any) -> tuple[str,
 def _check_ids_in_range(ds: datasets.Dataset, split: str, column: str, num: int, names: Sequence[str]) -> None:
     if len(ds) == 0:
         return
-    col = _arrow_column(ds, column)
+    col = arrow_column(ds, column)
     bad = pc.or_(pc.less(col, 0), pc.greater_equal(col, num))
-    row = _first_index(bad)
+    row = first_index(bad)
     if row is not None:
-        value = _arrow_column(ds, column)[row].as_py()
+        value = arrow_column(ds, column)[row].as_py()
         raise DataValidationError(
             f"{split}: row {row} has label id {value} in column {column!r}, outside the {num} classes {list(names)}"
         )

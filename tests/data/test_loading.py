@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
+import os
+import tempfile
+from pathlib import Path
 
 import datasets
 import pytest
 from conftest import shared_dataset_path
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nlp_balance import DataValidationError, load_text_dataset
 from nlp_balance.data.labels import encode_labels
@@ -156,3 +164,155 @@ def test_splits_share_one_label_order_even_if_a_class_is_missing_in_one():
     out = load_text_dataset(dd)
     assert out["train"].features["label"].names == ["x", "y", "z"] == out["test"].features["label"].names
     assert out["test"]["label"] == [2]
+
+
+def test_header_only_csv_names_the_file(tmp_path):
+    path = tmp_path / "only_header.csv"
+    path.write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as err:
+        load_text_dataset(path)
+    assert str(err.value) == f"{str(path)!r}: the file holds no rows"
+
+
+def test_an_empty_file_in_a_folder_is_named(tmp_path):
+    (tmp_path / "train.csv").write_text("text,label\na,x\nb,y\n", encoding="utf-8")
+    (tmp_path / "test.csv").write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"'.*test\.csv': the file holds no rows$"):
+        load_text_dataset(tmp_path)
+    (tmp_path / "test.csv").write_text("  \n\n", encoding="utf-8")  # whitespace only: refused before reading
+    with pytest.raises(DataValidationError, match=r"'.*test\.csv': the file holds no rows$"):
+        load_text_dataset(tmp_path)
+
+
+def test_a_malformed_file_in_a_folder_is_named(tmp_path):
+    (tmp_path / "train.jsonl").write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n')
+    (tmp_path / "test.jsonl").write_text('{"text": "a", "label": "x"}\n{broken\n')
+    with pytest.raises(DataValidationError, match=r"could not read '.*test\.jsonl' as a dataset \(ArrowInvalid"):
+        load_text_dataset(tmp_path, cache_dir=str(tmp_path / "hf"))
+
+
+def test_errors_about_rows_name_the_file(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n{"text": " ", "label": "y"}\n', encoding="utf-8")
+    with pytest.raises(DataValidationError, match=rf"^train \({str(path)!r}\): row 1 has blank text"):
+        load_text_dataset(path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fuzzing: any bytes in a local file load, or fail with one error that says what is wrong; never a
+# crash (a native one would end the test process) and never another exception type.
+# NLP_BALANCE_FUZZ_EXAMPLES raises the number of examples for a deeper run (the default takes ~10 s).
+# ---------------------------------------------------------------------------------------------------
+_FUZZ_EXAMPLES = int(os.environ.get("NLP_BALANCE_FUZZ_EXAMPLES", "160"))
+_ENCODINGS = ["utf-8", "latin-1", "cp1252", "utf-16", "shift_jis", "utf-8-sig"]
+_JSON_PIECES = [
+    '{"text": ',
+    '"a"',
+    '"b b"',
+    ", ",
+    '"label": ',
+    "1",
+    "0",
+    "1.5",
+    "-1",
+    "}",
+    "{",
+    "[",
+    "]",
+    "null",
+    "NaN",
+    '"\\ud800"',
+    '"\\u0000"',
+    "true",
+    '""',
+    '" "',
+    "\n",
+    "\r\n",
+    '"x\\"y"',
+    "1e400",
+    '{"text": "t", "label": "a"}\n',
+]
+_texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
+_values = st.one_of(
+    _texts,
+    st.integers(-3, 5),
+    st.floats(allow_nan=True),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.sampled_from(["a", "a ", " a", "", "b", "1.5"]),
+)
+_rows_st = st.one_of(
+    st.fixed_dictionaries(
+        {"text": st.one_of(_texts, _values), "label": st.one_of(st.sampled_from(["a", "b", "a ", ""]), _values)}
+    ),
+    st.dictionaries(st.sampled_from(["text", "label", "extra"]), _values, max_size=3),
+)
+
+
+@st.composite
+def _json_file(draw):
+    rows = draw(st.lists(_rows_st, min_size=1, max_size=6))
+    body = "".join(json.dumps(r, ensure_ascii=draw(st.booleans())) + "\n" for r in rows)
+    return draw(st.sampled_from([".jsonl", ".json"])), body.encode("utf-8")
+
+
+@st.composite
+def _csv_file(draw):
+    suffix, delimiter = draw(st.sampled_from([(".csv", ","), (".tsv", "\t")]))
+    buf = io.StringIO()
+    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
+    writer = csv.writer(buf, delimiter=delimiter, quoting=quoting, lineterminator=draw(st.sampled_from(["\n", "\r\n"])))
+    writer.writerow(draw(st.sampled_from([["text", "label"], ["label", "text"], ["text"], ["text", "label", "x"]])))
+    for _ in range(draw(st.integers(0, 6))):
+        label = draw(st.one_of(st.integers(-1, 3), st.sampled_from(["a", "a ", "", "b", "1.5", "nan"]), _texts))
+        writer.writerow([draw(st.one_of(_texts, st.sampled_from(["", " ", "x"]))), label])
+    return suffix, buf.getvalue().encode(draw(st.sampled_from(["utf-8", "utf-8", "latin-1"])), errors="replace")
+
+
+@st.composite
+def _raw_file(draw):
+    suffix = draw(st.sampled_from([".csv", ".tsv", ".jsonl", ".json"]))
+    body = draw(
+        st.one_of(
+            st.binary(max_size=200),
+            st.tuples(_texts, st.sampled_from(_ENCODINGS)).map(lambda t: t[0].encode(t[1], errors="replace")),
+            st.lists(st.sampled_from(_JSON_PIECES), max_size=14).map(lambda ps: "".join(ps).encode("utf-8")),
+            st.tuples(st.lists(_texts, max_size=8), st.sampled_from([",", "\t", ";", '"', "'", "\r"])).map(
+                lambda t: ("text,label\n" + t[1].join(t[0])).encode("utf-8")
+            ),
+        )
+    )
+    return suffix, body
+
+
+@settings(max_examples=_FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    file=st.one_of(_json_file(), _csv_file(), _raw_file()),
+    encoding=st.sampled_from([None, None, None, "latin-1", "cp1252", "utf-16"]),
+)
+def test_fuzzed_files_load_or_fail_with_one_named_error(file, encoding):
+    suffix, body = file
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"data{suffix}"
+        path.write_bytes(body)
+        try:
+            out = load_text_dataset(path, encoding=encoding, cache_dir=str(Path(tmp) / "hf"))
+        except (DataValidationError, FileNotFoundError, ValueError) as err:
+            message = str(err)
+            assert message.strip() and "Traceback" not in message
+            # A message about the file names the file (never the transcoded copy).
+            assert "transcoded" not in message
+            return
+        texts = out["train"]["text"]
+        assert texts and all(isinstance(t, str) and t.strip() for t in texts)
+        names = out["train"].features["label"].names
+        assert all(n.strip() == n or n.strip() not in names for n in names)
+        assert all(not (isinstance(n, float) and math.isnan(n)) for n in names)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Transcoded copies go to a private cache root of this test session, never the user's."""
+    root = tmp_path_factory.getbasetemp() / "nlp_balance_cache"
+    monkeypatch.setenv("NLP_BALANCE_CACHE", os.fspath(root))
