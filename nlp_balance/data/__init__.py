@@ -12,6 +12,7 @@ from nlp_balance.data.distribution import (
     format_distribution,
     format_ratio,
     imbalance_ratio,
+    require_classes,
 )
 from nlp_balance.data.encoding import check_encoding, resolve_encoding
 from nlp_balance.data.errors import DataValidationError
@@ -34,6 +35,7 @@ __all__ = [
     "label_array",
     "load_text_dataset",
     "model_label_names",
+    "require_classes",
     "resolve_encoding",
     "validate_text_dataset",
 ]

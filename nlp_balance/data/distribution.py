@@ -10,6 +10,7 @@ from typing import Any
 import datasets
 import numpy as np
 
+from nlp_balance.data.errors import DataValidationError
 from nlp_balance.data.labels import get_class_label, label_array
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "format_distribution",
     "format_ratio",
     "imbalance_ratio",
+    "require_classes",
 ]
 
 
@@ -83,6 +85,33 @@ def _distribution(ds: datasets.Dataset, split: str, label_column: str) -> ClassD
     y = label_array(ds, label_column)
     counts = np.bincount(y, minlength=len(names)) if y.size else np.zeros(len(names), dtype=np.int64)
     return ClassDistribution(split=split, label_names=tuple(names), counts=tuple(int(c) for c in counts))
+
+
+def require_classes(
+    dataset: datasets.Dataset | datasets.DatasetDict,
+    label_column: str = "label",
+    *,
+    split: str = "train",
+    minimum: int = 2,
+) -> ClassDistribution:
+    """Refuse a split in which fewer than ``minimum`` classes have an example, and return its counts.
+
+    A classifier trained on one class learns nothing and scores perfectly on data of that class, so
+    this is checked before training. The error names the split and each class present with its count.
+    """
+    if isinstance(dataset, datasets.DatasetDict):
+        if split not in dataset:
+            raise DataValidationError(f"split {split!r} not found; the dataset has splits {list(dataset)}")
+        dataset = dataset[split]
+    dist = _distribution(dataset, split, label_column)
+    present = [(name, count) for name, count in zip(dist.label_names, dist.counts) if count]
+    if len(present) < minimum:
+        listed = ", ".join(f"{name!r} ({count} row(s))" for name, count in present) or "none"
+        raise DataValidationError(
+            f"{split}: {len(present)} class(es) have examples ({listed}) out of {len(dist.label_names)} "
+            f"{list(dist.label_names)}; training needs at least {minimum} classes with examples"
+        )
+    return dist
 
 
 def imbalance_ratio(counts: Sequence[int]) -> float:
