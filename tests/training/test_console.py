@@ -25,7 +25,9 @@ def _trainer(tiny_bert_dir, tmp_path) -> BalancedTrainer:
         tiny_bert_dir, num_labels=3, id2label=dict(enumerate(NAMES)), label2id={n: i for i, n in enumerate(NAMES)})
     args = BalancedTrainingArguments(output_dir=str(tmp_path), num_train_epochs=2, per_device_train_batch_size=16,
                                      eval_strategy="epoch", logging_steps=1, save_strategy="no", report_to="none",
-                                     use_cpu=True, learning_rate=1e-3)
+                                     use_cpu=True, learning_rate=1e-3,
+                                     # progress bars on whatever verbosity earlier test modules left set
+                                     disable_tqdm=False)
     return BalancedTrainer(model=model, args=args, train_dataset=ds, eval_dataset=ds,
                            data_collator=DataCollatorWithPadding(tok))
 
