@@ -34,15 +34,16 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 
 __all__ = [
+    "CLASS_WEIGHTING_SCHEMES",
     "IGNORE_INDEX",
-    "WEIGHT_SCHEMES",
     "class_counts",
+    "class_name",
     "compute_class_weights",
     "resolve_class_weights",
     "weights_from_counts",
@@ -51,15 +52,16 @@ __all__ = [
 #: Label value that Hugging Face models and the Trainer treat as "no label"; skipped when counting.
 IGNORE_INDEX = -100
 
-#: Names accepted by :func:`compute_class_weights`.
-WEIGHT_SCHEMES = ("balanced", "inverse", "inverse_sqrt", "effective_number")
-
 Scheme = Literal["balanced", "inverse", "inverse_sqrt", "effective_number"]
+#: The class-weighting schemes (the names of ``Scheme``): :func:`compute_class_weights` and the
+#: ``class_weighting`` option accept these.
+CLASS_WEIGHTING_SCHEMES: tuple[str, ...] = get_args(Scheme)
 Normalize = Literal["examples", "classes", "none"]
 _NORMALIZE = ("examples", "classes", "none")
 
 
-def _class_name(c: int, label_names: Sequence[str] | None) -> str:
+def class_name(c: int, label_names: Sequence[str] | None) -> str:
+    """How messages name class ``c``: ``2 ('tiny')`` when its label name is known, else ``2``."""
     if label_names is not None and 0 <= c < len(label_names):
         return f"{c} ({label_names[c]!r})"
     return str(c)
@@ -151,8 +153,8 @@ def weights_from_counts(
     With ``allow_empty=False`` a zero count raises an error naming the class; with ``True`` the
     class gets weight 0 and a warning.
     """
-    if scheme not in WEIGHT_SCHEMES:
-        raise ValueError(f"unknown class-weight scheme {scheme!r}; choose one of {list(WEIGHT_SCHEMES)}")
+    if scheme not in CLASS_WEIGHTING_SCHEMES:
+        raise ValueError(f"unknown class-weight scheme {scheme!r}; choose one of {list(CLASS_WEIGHTING_SCHEMES)}")
     if normalize not in _NORMALIZE:
         raise ValueError(f"normalize must be one of {list(_NORMALIZE)}, got {normalize!r}")
     if isinstance(counts, torch.Tensor):
@@ -170,7 +172,7 @@ def weights_from_counts(
     if not present.any():
         raise ValueError("every class has zero examples; cannot compute class weights")
     if not present.all():
-        empty = [_class_name(int(c), label_names) for c in np.flatnonzero(~present)]
+        empty = [class_name(int(c), label_names) for c in np.flatnonzero(~present)]
         if not allow_empty:
             raise ValueError(
                 f"class(es) {', '.join(empty)} have no examples, so their weight is undefined; pass "
@@ -248,7 +250,7 @@ def resolve_class_weights(
     if isinstance(weights, str):
         raise ValueError(
             f"class weights must be numbers, got the string {weights!r}; compute them first with "
-            f"compute_class_weights(labels, scheme=...) (schemes: {list(WEIGHT_SCHEMES)})"
+            f"compute_class_weights(labels, scheme=...) (schemes: {list(CLASS_WEIGHTING_SCHEMES)})"
         )
     if isinstance(weights, Mapping):
         values = _weights_from_mapping(weights, k, label_names)
@@ -267,9 +269,9 @@ def resolve_class_weights(
         values = arr
     for c, v in enumerate(values.tolist()):
         if not math.isfinite(v):
-            raise ValueError(f"class weight for class {_class_name(c, label_names)} is {v}, not finite")
+            raise ValueError(f"class weight for class {class_name(c, label_names)} is {v}, not finite")
         if v < 0:
-            raise ValueError(f"class weight for class {_class_name(c, label_names)} is negative ({v})")
+            raise ValueError(f"class weight for class {class_name(c, label_names)} is negative ({v})")
     if not np.any(values > 0):
         raise ValueError(f"class weights are all zero ({values.tolist()}); at least one must be positive")
     return torch.as_tensor(values, dtype=torch.float32)
@@ -290,7 +292,7 @@ def _weights_from_mapping(
             unknown.append(key)
             continue
         if cid in values:
-            raise ValueError(f"class {_class_name(cid, label_names)} is given twice in the class-weight dict")
+            raise ValueError(f"class {class_name(cid, label_names)} is given twice in the class-weight dict")
         try:
             values[cid] = float(value)
         except (TypeError, ValueError) as err:
@@ -299,7 +301,7 @@ def _weights_from_mapping(
         hint = "" if label_names is not None else " (string keys need label_names)"
         known = list(label_names) if label_names is not None else list(range(k))
         raise ValueError(f"unknown class-weight keys {unknown}{hint}; classes are {known} or ids 0..{k - 1}")
-    missing = [_class_name(c, label_names) for c in range(k) if c not in values]
+    missing = [class_name(c, label_names) for c in range(k) if c not in values]
     if missing:
         raise ValueError(f"class-weight dict is missing class(es) {', '.join(missing)}; give every class")
     return np.array([values[c] for c in range(k)], dtype=np.float64)
