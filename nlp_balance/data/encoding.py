@@ -162,7 +162,8 @@ def _decode_error(
     excerpt = data[max(err.start - _EXCERPT, 0) : err.end + _EXCERPT]
     name = "UTF-8" if codec == "utf-8" else codec
     hint = (
-        "; if the file is in another encoding, name it with encoding= (e.g. 'latin-1' or 'cp1252')"
+        "; if the file is in another encoding, name it with encoding= (CLI --encoding, recipe dataset.encoding), "
+        "e.g. 'latin-1' or 'cp1252'"
         if codec == "utf-8"
         else "; check the encoding"
     )

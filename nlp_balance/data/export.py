@@ -26,7 +26,7 @@ WRITE_SUFFIXES: dict[str, tuple[str, dict[str, Any]]] = {
     ".json": ("json", {"lines": True, "force_ascii": False}),
     ".csv": ("csv", {"index": False}),
     ".tsv": ("csv", {"index": False, "sep": "\t"}),
-    ".parquet": ("parquet", {}),
+    ".parquet": ("parquet", {"batch_size": 50_000}),  # bounded memory: the default batch can be the whole split
 }
 
 

@@ -21,6 +21,7 @@ import datasets
 
 from nlp_balance.data.encoding import resolve_encoding, utf8_files
 from nlp_balance.data.errors import DataValidationError
+from nlp_balance.data.json_rows import check_json_rows
 from nlp_balance.data.labels import encode_labels, get_class_label
 from nlp_balance.data.validation import LoadReport, validate_text_dataset
 
@@ -197,6 +198,10 @@ def _load_local(
         files = {split: files[split]}
     sources = {name: ", ".join(repr(f) for f in group) for name, group in files.items()}
     with utf8_files(files, encoding) as readable:
+        if builder == "json" and "field" not in load_kwargs:  # with ``field``, datasets parses it in Python
+            for split_name, group in readable.items():
+                for readable_file, original in zip(group, files[split_name]):
+                    check_json_rows(readable_file, name=original)
         dd = _read_files(builder, extra, readable, files, **load_kwargs)
     return (dd[split] if split is not None else dd), sources
 

@@ -38,7 +38,7 @@ def test_a_latin1_file_is_refused_naming_file_line_and_byte(tmp_path):
         load_text_dataset(path)
     message = str(err.value)
     assert message.startswith(f"{str(path)!r}: line 2 (byte offset {expected_offset}) is not valid UTF-8")
-    assert r"b'\xef'" in message and "encoding=" in message
+    assert r"b'\xef'" in message and "encoding= (CLI --encoding, recipe dataset.encoding)" in message
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
