@@ -293,9 +293,27 @@ def _raw_file(draw):
     return suffix, body
 
 
+def _parquet_bytes() -> bytes:
+    buf = io.BytesIO()
+    datasets.Dataset.from_dict({"text": ["hello", "naïve café", "x"], "label": ["a", "b", "a"]}).to_parquet(buf)
+    return buf.getvalue()
+
+
+_PARQUET = _parquet_bytes()
+
+
+@st.composite
+def _damaged_parquet(draw):
+    """A real parquet file with a few bytes overwritten (header, data pages or footer)."""
+    body = bytearray(_PARQUET)
+    for _ in range(draw(st.integers(1, 4))):
+        body[draw(st.integers(0, len(body) - 1))] = draw(st.integers(0, 255))
+    return ".parquet", bytes(body)
+
+
 @settings(max_examples=_FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(
-    file=st.one_of(_json_file(), _csv_file(), _raw_file()),
+    file=st.one_of(_json_file(), _csv_file(), _raw_file(), _damaged_parquet()),
     encoding=st.sampled_from([None, None, None, "latin-1", "cp1252", "utf-16"]),
 )
 def test_fuzzed_files_load_or_fail_with_one_named_error(file, encoding):
