@@ -25,7 +25,8 @@ from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, default_data_collator
 from transformers.utils import logging as hf_logging
 
-from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments
+from nlp_balance.training.arguments import BalancedTrainingArguments
+from nlp_balance.training.trainer import BalancedTrainer
 from nlp_balance.utils.distributed import finish_distributed
 
 N = 32

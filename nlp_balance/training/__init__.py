@@ -1,23 +1,38 @@
 """Training layer: imbalance losses, class weights, the balanced batch sampler, :class:`BalancedTrainer`,
-embedding-space synthesis, auxiliary heads and the EasyEnsemble estimator."""
+embedding-space synthesis, auxiliary heads and the EasyEnsemble estimator.
 
-from nlp_balance.training.batch_sampler import BalancedSampler
-from nlp_balance.training.class_weights import compute_class_weights
+Each choice list has one registry here: :data:`LOSSES` (name -> :class:`LossSpec`),
+:data:`CLASS_WEIGHTING_SCHEMES`, :data:`SAMPLER_MODES` and :data:`SYNTHESIS_METHODS`;
+:func:`check_training_options` validates every imbalance option against them.
+"""
+
+from nlp_balance.training.arguments import BalancedTrainingArguments
+from nlp_balance.training.batch_sampler import SAMPLER_MODES, BalancedSampler
+from nlp_balance.training.class_weights import CLASS_WEIGHTING_SCHEMES, compute_class_weights
 from nlp_balance.training.console import CompactProgressCallback
+from nlp_balance.training.deferred_reweighting import DeferredReweightingCallback
 from nlp_balance.training.easy_ensemble import EasyEnsemble
+from nlp_balance.training.embedding_synthesis import SYNTHESIS_METHODS
 from nlp_balance.training.heads import ModelWithAuxiliaryHead
-from nlp_balance.training.losses import LOSSES, build_loss
-from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments, DeferredReweightingCallback
+from nlp_balance.training.imbalance_options import IMBALANCE_OPTIONS, check_training_options
+from nlp_balance.training.losses import LOSSES, LossSpec, build_loss
+from nlp_balance.training.trainer import BalancedTrainer
 
 __all__ = [
+    "CLASS_WEIGHTING_SCHEMES",
+    "IMBALANCE_OPTIONS",
     "LOSSES",
+    "SAMPLER_MODES",
+    "SYNTHESIS_METHODS",
     "BalancedSampler",
     "BalancedTrainer",
     "BalancedTrainingArguments",
     "CompactProgressCallback",
     "DeferredReweightingCallback",
     "EasyEnsemble",
+    "LossSpec",
     "ModelWithAuxiliaryHead",
     "build_loss",
+    "check_training_options",
     "compute_class_weights",
 ]

@@ -9,8 +9,9 @@ from datasets import ClassLabel, Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 from transformers.utils import logging as hf_logging
 
+from nlp_balance.training.arguments import BalancedTrainingArguments
 from nlp_balance.training.console import CompactProgressCallback
-from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments
+from nlp_balance.training.trainer import BalancedTrainer
 
 NAMES = ["big", "middle", "tiny class"]
 

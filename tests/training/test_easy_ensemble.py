@@ -91,7 +91,7 @@ def test_fit_average_save_and_load(tmp_path, tiny_bert_dir, sms_spam):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
     from nlp_balance.evaluation.classifier import load_classifier
-    from nlp_balance.training.trainer import BalancedTrainingArguments
+    from nlp_balance.training.arguments import BalancedTrainingArguments
 
     tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
     small = sms_spam["train"].select(range(80))

@@ -12,8 +12,9 @@ from torch import nn
 from transformers import BertConfig, BertForSequenceClassification
 from transformers.utils import logging as hf_logging
 
+from nlp_balance.training.arguments import BalancedTrainingArguments
 from nlp_balance.training.embedding_synthesis import EmbeddingSynthesizer
-from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments
+from nlp_balance.training.trainer import BalancedTrainer
 
 hf_logging.set_verbosity_error()
 VOCAB = 60

@@ -13,8 +13,9 @@ from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
 from transformers.utils import logging as hf_logging
 
+from nlp_balance.training.arguments import BalancedTrainingArguments
 from nlp_balance.training.heads import ModelWithAuxiliaryHead
-from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments
+from nlp_balance.training.trainer import BalancedTrainer
 
 hf_logging.set_verbosity_error()
 VOCAB = 60

@@ -1,10 +1,9 @@
-"""BalancedTrainer: exact gradient accumulation for every loss, class weights, sampler, DRW, CLI flags."""
+"""BalancedTrainer: exact gradient accumulation for every loss, class weights, sampler, DRW, option overrides."""
 
 from __future__ import annotations
 
 import copy
 import gc
-import json
 
 import numpy as np
 import pytest
@@ -12,11 +11,13 @@ import torch
 from datasets import Dataset
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
-from transformers import BertConfig, BertForSequenceClassification, HfArgumentParser, TrainerCallback
+from transformers import BertConfig, BertForSequenceClassification, TrainerCallback, TrainingArguments
 from transformers.utils import logging as hf_logging
 
-from nlp_balance.training.losses import build_loss
-from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments, DeferredReweightingCallback
+from nlp_balance.training.arguments import BalancedTrainingArguments
+from nlp_balance.training.deferred_reweighting import DeferredReweightingCallback
+from nlp_balance.training.losses import LOSSES, build_loss
+from nlp_balance.training.trainer import BalancedTrainer
 
 hf_logging.set_verbosity_error()
 
@@ -34,18 +35,10 @@ def _fast_cpu():
 
 
 VOCAB = 60
-SINGLE_LOSSES = [
-    "ce",
-    "weighted_ce",
-    "focal",
-    "class_balanced",
-    "logit_adjusted",
-    "balanced_softmax",
-    "ldam",
-    "dice",
-]
-TAKES_WEIGHTS = {"ce", "weighted_ce", "focal", "logit_adjusted", "balanced_softmax", "ldam", "bce"}
-MULTI_LOSSES = ["bce", "sigmoid_focal"]
+# Every registered loss, so that a new one is covered by the gradient-accumulation tests.
+SINGLE_LOSSES = [name for name, spec in LOSSES.items() if not spec.multi_label]
+MULTI_LOSSES = [name for name, spec in LOSSES.items() if spec.multi_label]
+TAKES_WEIGHTS = {name for name, spec in LOSSES.items() if spec.takes_class_weights}
 
 
 def tiny_bert(num_labels: int = 3, seed: int = 0, multi_label: bool = False) -> BertForSequenceClassification:
@@ -308,57 +301,6 @@ def test_deferred_reweighting_switches_at_epoch(tmp_path):
         np.testing.assert_allclose(weights, expected, rtol=1e-6)
 
 
-def test_cli_flags_are_parsed(tmp_path):
-    parser = HfArgumentParser(BalancedTrainingArguments)
-    (args,) = parser.parse_args_into_dataclasses(
-        [
-            "--output_dir",
-            str(tmp_path),
-            "--loss",
-            "focal",
-            "--loss_params",
-            '{"gamma": 1.5}',
-            "--class_weights",
-            "1",
-            "2.5",
-            "4",
-            "--sampler",
-            "sqrt",
-            "--drw_epoch",
-            "1.5",
-            "--use_cpu",
-        ]
-    )
-    assert args.loss == "focal" and args.loss_params == {"gamma": 1.5}
-    assert args.class_weights == [1.0, 2.5, 4.0]
-    assert args.sampler == "sqrt" and args.drw_epoch == 1.5
-    assert args.metric_for_best_model == "macro_f1" and args.greater_is_better is True
-    (args2,) = parser.parse_args_into_dataclasses(["--output_dir", str(tmp_path), "--class_weighting", "balanced"])
-    assert args2.class_weighting == "balanced" and args2.loss == "ce"
-    json.loads(args.to_json_string())  # serialisable with the extra fields
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "needle"),
-    [
-        ("loss", "focall", "loss="),
-        ("loss_params", "{gamma: 2}", "loss_params"),
-        ("class_weighting", "sqrt", "class_weighting="),
-        ("sampler", "oversample", "sampler="),
-        ("drw_epoch", -1.0, "drw_epoch"),
-        ("class_weights", [], "class_weights"),
-    ],
-)
-def test_invalid_arguments_name_the_field(tmp_path, field, value, needle):
-    with pytest.raises(ValueError, match=needle):
-        BalancedTrainingArguments(output_dir=str(tmp_path), **{field: value})
-
-
-def test_drw_without_weights_is_rejected(tmp_path):
-    with pytest.raises(ValueError, match="drw_epoch"):
-        BalancedTrainingArguments(output_dir=str(tmp_path), drw_epoch=1.0)
-
-
 def test_trainer_rejects_conflicting_options(tmp_path):
     data = single_label_data()
     with pytest.raises(ValueError, match="compute_loss_func"):
@@ -376,6 +318,12 @@ def test_trainer_rejects_conflicting_options(tmp_path):
             args=make_args(tmp_path, 2, 1, sampler="sqrt", train_sampling_strategy="group_by_length"),
             train_dataset=data,
         )
+    with pytest.raises(ValueError, match=r"^class_weighting='balanced' cannot be used with loss='dice'"):
+        BalancedTrainer(model=tiny_bert(), args=make_args(tmp_path, 2, 1), train_dataset=data, loss="dice",
+                        class_weighting="balanced")
+    plain = TrainingArguments(output_dir=str(tmp_path), label_smoothing_factor=0.1, use_cpu=True, report_to="none")
+    with pytest.raises(ValueError, match=r"^label_smoothing_factor=0\.1 is not supported"):
+        BalancedTrainer(model=tiny_bert(), args=plain, train_dataset=data)
     no_labels = Dataset.from_dict({"input_ids": [[5, 6]] * 4})
     with pytest.raises(ValueError, match="class_weighting needs the training labels"):
         BalancedTrainer(
@@ -430,3 +378,14 @@ def test_plain_torch_dataset_labels_read_only_when_needed(tmp_path):
     expected = compute_class_weight("balanced", classes=np.arange(3), y=kept)
     np.testing.assert_allclose(trainer.class_weights_.numpy(), expected, rtol=1e-6)
     trainer.train()
+
+
+def test_overrides_take_precedence_over_args_and_are_normalised(tmp_path):
+    data = single_label_data(n=12)
+    args = make_args(tmp_path, 4, 1, loss="ldam", class_weighting="balanced", drw_epoch=1.0)
+    trainer = BalancedTrainer(
+        model=tiny_bert(), args=args, train_dataset=data, loss="Focal", loss_params='{"gamma": 0.5}'
+    )
+    assert type(trainer.loss_fn).__name__ == "FocalLoss" and trainer.loss_fn.gamma == 0.5
+    assert trainer.loss_params == {"gamma": 0.5} and trainer.drw_epoch == 1.0
+    assert trainer.class_weighting == "balanced"  # not overridden: read from args

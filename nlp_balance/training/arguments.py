@@ -1,0 +1,92 @@
+"""``BalancedTrainingArguments``: ``transformers.TrainingArguments`` plus the imbalance options.
+
+Every field is also a command-line flag through ``HfArgumentParser``. The options are checked by
+:func:`~nlp_balance.training.imbalance_options.check_training_options`, the same validator that
+:class:`~nlp_balance.training.BalancedTrainer` and recipes use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from transformers import TrainingArguments
+
+from nlp_balance.training.batch_sampler import SAMPLER_MODES
+from nlp_balance.training.class_weights import CLASS_WEIGHTING_SCHEMES
+from nlp_balance.training.embedding_synthesis import SYNTHESIS_METHODS
+from nlp_balance.training.imbalance_options import IMBALANCE_OPTIONS, check_training_options
+from nlp_balance.training.losses import LOSSES
+
+__all__ = ["BalancedTrainingArguments"]
+
+
+@dataclass
+class BalancedTrainingArguments(TrainingArguments):
+    """``TrainingArguments`` plus the imbalance options; every field is also a command-line flag."""
+
+    loss: str = field(
+        default="ce",
+        metadata={"help": f"Loss name, one of {', '.join(LOSSES)}."},
+    )
+    loss_params: dict[str, Any] | str | None = field(
+        default=None,
+        metadata={"help": "Extra loss parameters as a JSON object, e.g. '{\"gamma\": 2.0}'."},
+    )
+    class_weighting: str | None = field(
+        default=None,
+        metadata={
+            "help": "Compute class weights from the training labels with this scheme: "
+            f"{', '.join(CLASS_WEIGHTING_SCHEMES)}. 'effective_number' reads beta from loss_params "
+            "(default 0.999)."
+        },
+    )
+    class_weights: list[float] | None = field(
+        default=None,
+        metadata={"help": "Explicit class weights, one per class in label-id order (overrides class_weighting)."},
+    )
+    sampler: str | None = field(
+        default=None,
+        metadata={
+            "help": f"Balanced training sampler, one of {', '.join(SAMPLER_MODES)}: 'weighted' (every class "
+            "equally often) or 'sqrt' (share proportional to sqrt(count)); seeded by data_seed or seed, "
+            "with replacement."
+        },
+    )
+    drw_epoch: float | None = field(
+        default=None,
+        metadata={"help": "Deferred re-weighting: train unweighted until this epoch, then with class weights."},
+    )
+    metric_for_best_model: str | None = field(
+        default="macro_f1",
+        metadata={"help": "Metric used to compare checkpoints (imbalance metrics report macro_f1)."},
+    )
+    greater_is_better: bool | None = field(
+        default=True,
+        metadata={"help": "Whether a larger metric_for_best_model is better."},
+    )
+    # Embedding-space synthesis (nlp_balance/training/embedding_synthesis.py explains the method and
+    # why it stays GA-exact).
+    embedding_synthesis: str | None = field(
+        default=None,
+        metadata={
+            "help": f"Synthesise head inputs for minority classes while training: {' or '.join(SYNTHESIS_METHODS)}."
+        },
+    )
+    synthesis_k: int = field(default=5, metadata={"help": "Nearest same-class neighbours for 'smote'."})
+    synthesis_ratio: float = field(
+        default=1.0, metadata={"help": "Synthetic points per labelled example of a synthesis class (expected)."}
+    )
+    synthesis_weight: float = field(default=1.0, metadata={"help": "Weight of the synthetic losses."})
+    memory_bank_size: int = field(default=256, metadata={"help": "Pooled representations kept per class."})
+    synthesis_classes: list[int] | None = field(
+        default=None, metadata={"help": "Class ids that get synthetic points (default: every non-majority class)."}
+    )
+    mixup_alpha: float = field(default=0.4, metadata={"help": "Beta(alpha, alpha) mixing weight for 'mixup'."})
+
+    def __post_init__(self) -> None:
+        names = (*IMBALANCE_OPTIONS, "train_sampling_strategy", "label_smoothing_factor")
+        checked = check_training_options({name: getattr(self, name) for name in names if hasattr(self, name)})
+        for name in IMBALANCE_OPTIONS:
+            setattr(self, name, checked[name])
+        super().__post_init__()
