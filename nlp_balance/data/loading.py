@@ -188,9 +188,11 @@ def _load_local(
             obj = datasets.load_from_disk(str(path))
         except Exception as err:  # any reader failure becomes one error naming the folder
             raise _read_error(repr(str(path)), err) from err
+        names = [split or "train"] if isinstance(obj, datasets.Dataset) else list(obj)
+        sources = dict.fromkeys(names, repr(str(path)))
         if split is not None and isinstance(obj, datasets.DatasetDict):
-            return _pick_split(obj, split, str(path)), {}
-        return obj, {}
+            return _pick_split(obj, split, str(path)), sources
+        return obj, sources
     builder, extra, files = _data_files(path, split)
     if split is not None and split not in files:
         raise KeyError(f"split {split!r} not found in {str(path)!r}; available splits: {sorted(files)}")
