@@ -189,11 +189,17 @@ class BalancedTrainer(Trainer):
             return None
         assert self.class_counts_ is not None
         beta = float(self.loss_params.get("beta", 0.999))
+        # The class set is the model's, so a class the training labels lack gets weight 0 and a
+        # warning that names it by its label.
         if self.multi_label:
-            w = weights_from_counts(self.class_counts_, self.class_weighting, beta=beta, allow_empty=True)
+            w = weights_from_counts(
+                self.class_counts_, self.class_weighting, beta=beta, label_names=self.label_names_, allow_empty=True
+            )
         else:
             labels = np.repeat(np.arange(self.num_labels), self.class_counts_)
-            w = compute_class_weights(labels, self.class_weighting, beta=beta, num_classes=self.num_labels)
+            w = compute_class_weights(
+                labels, self.class_weighting, beta=beta, num_classes=self.num_labels, label_names=self.label_names_
+            )
         return torch.as_tensor(w, dtype=torch.float32)
 
     def _build_loss(self, spec: str | nn.Module) -> nn.Module:

@@ -389,3 +389,30 @@ def test_overrides_take_precedence_over_args_and_are_normalised(tmp_path):
     assert type(trainer.loss_fn).__name__ == "FocalLoss" and trainer.loss_fn.gamma == 0.5
     assert trainer.loss_params == {"gamma": 0.5} and trainer.drw_epoch == 1.0
     assert trainer.class_weighting == "balanced"  # not overridden: read from args
+
+
+def _named_model(multi_label: bool = False) -> BertForSequenceClassification:
+    model = tiny_bert(multi_label=multi_label)
+    model.config.id2label = {0: "big", 1: "middle", 2: "tiny"}
+    model.config.label2id = {"big": 0, "middle": 1, "tiny": 2}
+    return model
+
+
+def test_a_class_missing_from_the_train_split_is_named_by_its_label(tmp_path):
+    data = Dataset.from_dict({"input_ids": [[5, 6]] * 6, "labels": [0, 0, 0, 1, 1, 0]})
+    named = r"class\(es\) 2 \('tiny'\) have no examples"
+    with pytest.warns(UserWarning, match=named + "; their class weight is set to 0"):
+        trainer = BalancedTrainer(
+            model=_named_model(), args=make_args(tmp_path, 2, 1, class_weighting="balanced"), train_dataset=data
+        )
+    assert trainer.class_weights_.tolist()[2] == 0.0
+    with pytest.raises(ValueError, match=named):
+        BalancedTrainer(model=_named_model(), args=make_args(tmp_path, 2, 1), train_dataset=data, loss="ldam")
+    rows = [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    multi = Dataset.from_dict({"input_ids": [[5, 6]] * 4, "labels": rows})
+    with pytest.warns(UserWarning, match=named):
+        BalancedTrainer(
+            model=_named_model(multi_label=True),
+            args=make_args(tmp_path, 2, 1, loss="bce", class_weighting="inverse"),
+            train_dataset=multi,
+        )
