@@ -1,4 +1,4 @@
-"""Training run launched by tests/test_trainer_ddp.py, once as one process and once under torchrun.
+"""Training run launched by tests/training/test_trainer_ddp.py, once as one process and once under torchrun.
 
 Usage: ``python tests/ddp_train_script.py OUT_DIR --per-device B --ga G`` (optionally via
 ``torchrun --nproc_per_node 2``). It fine-tunes a tiny random BERT with BalancedTrainer (focal loss,
