@@ -69,7 +69,9 @@ def label_problems(ds: datasets.Dataset, label_column: str) -> dict[str, np.ndar
         return {MISSING_LABEL: missing, BLANK_LABEL: blank}
     if pa.types.is_floating(kind):
         missing = to_numpy_mask(pc.or_kleene(pc.is_null(col), pc.is_nan(col)))
-        whole = pc.and_(pc.is_finite(col), pc.equal(col, pc.floor(col)))
+        # An integer is a float with no fraction that int64 holds exactly (|x| <= 2**53).
+        exact = pc.and_(pc.is_finite(col), pc.less_equal(pc.abs(col), float(2**53)))
+        whole = pc.and_(exact, pc.equal(col, pc.floor(col)))
         return {MISSING_LABEL: missing, MIXED_LABEL: ~missing & ~to_numpy_mask(whole)}
     return _python_label_problems(ds, label_column)
 
@@ -85,7 +87,7 @@ def _value_kind(value: Any) -> str:
         return "str"
     if isinstance(value, int) and not isinstance(value, bool):
         return "int"
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
         return "int"
     return "other"
 

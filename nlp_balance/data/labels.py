@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from nlp_balance.data._columns import arrow_column, first_index
 from nlp_balance.data.errors import DataValidationError
 from nlp_balance.data.label_checks import check_label_names, normalise_label_column
-from nlp_balance.data.validation import check_labels
+from nlp_balance.data.validation import check_labels, describe_split
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def encode_labels(
     label_column: str = "label",
     *,
     label_names: Sequence[str] | None = None,
+    split_sources: Mapping[str, str] | None = None,
 ) -> Any:
     """Make ``label_column`` a ``ClassLabel`` in every split, with one label order for all splits.
 
@@ -56,18 +57,20 @@ def encode_labels(
       their string form unless ``label_names`` is given.
 
     Missing, blank or mixed-type labels, labels that differ only in whitespace, a label outside the
-    given names, or an integer outside ``0..K-1``, are an error that names the split, row and value.
+    given names, or an integer outside ``0..K-1``, are an error that names the split, row and value
+    (and the split's files, given ``split_sources``: split -> file names).
     """
     dd = dataset if isinstance(dataset, datasets.DatasetDict) else datasets.DatasetDict({"dataset": dataset})
     if label_names is not None:
         check_label_names(list(label_names), "label_names")
+    where = {split: describe_split(split, split_sources) for split in dd}
     feature = next(iter(dd.values())).features[label_column]
     if isinstance(feature, datasets.ClassLabel):
-        _check_class_label(dd, label_column, feature, label_names)
+        _check_class_label(dd, label_column, feature, label_names, where)
         return dataset
-    check_labels(dd, label_column)
+    check_labels(dd, label_column, split_sources)
     dd = datasets.DatasetDict({split: normalise_label_column(ds, label_column) for split, ds in dd.items()})
-    is_string = _label_kind(dd, label_column) == "string"
+    is_string = _label_kind(dd, label_column, where) == "string"
     values: set[Any] = set()
     for ds in dd.values():
         if len(ds):
@@ -78,8 +81,8 @@ def encode_labels(
         if unknown:
             split, row = _find_value(dd, label_column, unknown[0])
             raise DataValidationError(
-                f"{split}: row {row} has label {unknown[0]!r} in column {label_column!r}, which is not among "
-                f"label_names {names}"
+                f"{where.get(split, split)}: row {row} has label {unknown[0]!r} in column {label_column!r}, "
+                f"which is not among label_names {names}"
             )
         class_label = datasets.ClassLabel(names=names)
         mapping = {n: i for i, n in enumerate(names)}
@@ -87,10 +90,12 @@ def encode_labels(
             {split: _cast_string_labels(ds, label_column, mapping, class_label) for split, ds in dd.items()}
         )
     else:
+        if label_names is None:
+            _check_id_span(dd, label_column, values, where)
         num = len(label_names) if label_names is not None else (max(values) + 1 if values else 0)
         names = list(label_names) if label_names is not None else [str(i) for i in range(num)]
         for split, ds in dd.items():
-            _check_ids_in_range(ds, split, label_column, num, names)
+            _check_ids_in_range(ds, where[split], label_column, num, names)
         class_label = datasets.ClassLabel(names=names)
         out = datasets.DatasetDict({split: ds.cast_column(label_column, class_label) for split, ds in dd.items()})
         missing = sorted(set(range(num)) - values)
@@ -102,7 +107,11 @@ def encode_labels(
 
 
 def _check_class_label(
-    dd: datasets.DatasetDict, label_column: str, feature: datasets.ClassLabel, label_names: Sequence[str] | None
+    dd: datasets.DatasetDict,
+    label_column: str,
+    feature: datasets.ClassLabel,
+    label_names: Sequence[str] | None,
+    where: Mapping[str, str],
 ) -> None:
     """An existing ``ClassLabel``: one for all splits, usable names, matching ``label_names``, ids in range."""
     for split, ds in dd.items():
@@ -117,10 +126,29 @@ def _check_class_label(
             f"label_names {list(label_names)} differ from the dataset's ClassLabel names {feature.names}"
         )
     for split, ds in dd.items():
-        _check_ids_in_range(ds, split, label_column, feature.num_classes, feature.names)
+        _check_ids_in_range(ds, where[split], label_column, feature.num_classes, feature.names)
 
 
-def _label_kind(dd: datasets.DatasetDict, label_column: str) -> str:
+#: Integer labels may leave this many ids (or as many as occur, if more) unused as empty classes.
+_MAX_EMPTY_CLASSES = 1000
+
+
+def _check_id_span(dd: datasets.DatasetDict, label_column: str, values: set[Any], where: Mapping[str, str]) -> None:
+    """Refuse integer labels whose largest id would make mostly empty classes (``{0, 1, 10**12}``)."""
+    if not values or min(values) < 0:
+        return  # no data, or a negative id, which _check_ids_in_range names
+    top = max(values)
+    empty = top + 1 - len(values)
+    if empty > max(_MAX_EMPTY_CLASSES, len(values)):
+        split, row = _find_value(dd, label_column, top)
+        raise DataValidationError(
+            f"{where.get(split, split)}: row {row} has label id {top} in column {label_column!r}; integer labels "
+            f"are class ids 0..K-1, and {len(values)} distinct ids up to {top} would make {top + 1} classes, "
+            f"{empty} of them empty. Map the labels to 0..K-1, store them as strings, or pass label_names"
+        )
+
+
+def _label_kind(dd: datasets.DatasetDict, label_column: str, where: Mapping[str, str]) -> str:
     """``"string"`` or ``"int"``: the one kind every non-empty split's (checked) label column has."""
     kinds: dict[str, str] = {}
     for split, ds in dd.items():
@@ -133,15 +161,16 @@ def _label_kind(dd: datasets.DatasetDict, label_column: str) -> str:
             kinds[split] = "int"
         else:
             raise DataValidationError(
-                f"{split}: label column {label_column!r} has type {kind}; expected strings, integers or a ClassLabel"
+                f"{where[split]}: label column {label_column!r} has type {kind}; expected strings, integers or "
+                "a ClassLabel"
             )
     if len(set(kinds.values())) > 1:
         first = next(iter(kinds))
         other = next(split for split, kind in kinds.items() if kind != kinds[first])
         value = dd[other][0][label_column]
         raise DataValidationError(
-            f"{other}: row 0 has label {value!r} in column {label_column!r}; labels must all be strings or all be "
-            f"integers (0..K-1), and split {first!r} holds {kinds[first]} labels"
+            f"{where[other]}: row 0 has label {value!r} in column {label_column!r}; labels must all be strings or "
+            f"all be integers (0..K-1), and split {first!r} holds {kinds[first]} labels"
         )
     return next(iter(kinds.values()), "string")
 
@@ -170,7 +199,7 @@ def _find_value(dd: datasets.DatasetDict, column: str, value: Any) -> tuple[str,
     return "?", -1
 
 
-def _check_ids_in_range(ds: datasets.Dataset, split: str, column: str, num: int, names: Sequence[str]) -> None:
+def _check_ids_in_range(ds: datasets.Dataset, where: str, column: str, num: int, names: Sequence[str]) -> None:
     if len(ds) == 0:
         return
     col = arrow_column(ds, column)
@@ -179,7 +208,7 @@ def _check_ids_in_range(ds: datasets.Dataset, split: str, column: str, num: int,
     if row is not None:
         value = arrow_column(ds, column)[row].as_py()
         raise DataValidationError(
-            f"{split}: row {row} has label id {value} in column {column!r}, outside the {num} classes {list(names)}"
+            f"{where}: row {row} has label id {value} in column {column!r}, outside the {num} classes {list(names)}"
         )
 
 

@@ -23,7 +23,7 @@ from nlp_balance.data.encoding import resolve_encoding, utf8_files
 from nlp_balance.data.errors import DataValidationError
 from nlp_balance.data.json_rows import check_json_rows
 from nlp_balance.data.labels import encode_labels, get_class_label
-from nlp_balance.data.validation import LoadReport, validate_text_dataset
+from nlp_balance.data.validation import LoadReport, describe_split, validate_text_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +119,10 @@ def load_text_dataset(
         if len(part) == 0:
             dropped = report.dropped.get(split_name)
             why = f" after dropping every row as invalid ({dropped})" if dropped else ""
-            place = f"{split_name} ({sources[split_name]})" if split_name in sources else split_name
-            raise DataValidationError(f"{place}: the split has no rows{why}; there is nothing to classify")
-    dd = encode_labels(dd, label_column, label_names=label_names)
+            raise DataValidationError(
+                f"{describe_split(split_name, sources)}: the split has no rows{why}; there is nothing to classify"
+            )
+    dd = encode_labels(dd, label_column, label_names=label_names, split_sources=sources)
     report.label_names = list(get_class_label(dd, label_column).names)
     out = dd[split or "train"] if single else dd
     return (out, report) if return_report else out

@@ -39,7 +39,7 @@ from nlp_balance.data.label_checks import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DataValidationError", "LoadReport", "check_labels", "validate_text_dataset"]
+__all__ = ["DataValidationError", "LoadReport", "check_labels", "describe_split", "validate_text_dataset"]
 
 _DROP_HINT = "Fix the data or pass drop_invalid=True (CLI: --drop-invalid) to drop them and report the count."
 
@@ -76,7 +76,7 @@ def validate_text_dataset(
     """
     single = not isinstance(dataset, datasets.DatasetDict)
     dd = datasets.DatasetDict({"dataset": dataset}) if single else dataset
-    where = {name: _where(name, split_sources) for name in dd}
+    where = {name: describe_split(name, split_sources) for name in dd}
     out = {name: _validate_split(ds, where[name], text_column, label_column, drop_invalid) for name, ds in dd.items()}
     checked = {name: ds for name, (ds, _) in out.items()}
     dropped = {name: counts for name, (_, counts) in out.items()}
@@ -96,7 +96,7 @@ def check_labels(
     split_sources: Mapping[str, str] | None = None,
 ) -> None:
     """Raise the first label problem of any split (missing, blank, mixed type, whitespace variants)."""
-    where = {name: _where(name, split_sources) for name in splits}
+    where = {name: describe_split(name, split_sources) for name in splits}
     for name, ds in splits.items():
         if len(ds) == 0:
             continue
@@ -111,7 +111,8 @@ def check_labels(
         raise DataValidationError(variant_message(groups[0], places, label_column, hint=False))
 
 
-def _where(split: str, split_sources: Mapping[str, str] | None) -> str:
+def describe_split(split: str, split_sources: Mapping[str, str] | None) -> str:
+    """How errors name a split: ``"train"``, or ``"train ('data/train.jsonl')"`` when its files are known."""
     source = (split_sources or {}).get(split)
     return f"{split} ({source})" if source else split
 

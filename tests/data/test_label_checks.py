@@ -34,9 +34,9 @@ def test_string_labels_missing_and_blank():
 
 
 def test_float_labels_missing_nan_and_fractions():
-    found = label_problems(_ds([1.0, None, float("nan"), 2.5, float("inf"), 0.0]), "label")
+    found = label_problems(_ds([1.0, None, float("nan"), 2.5, float("inf"), 0.0, 3.9e16, -1e300]), "label")
     assert _rows(found["missing label"]) == [1, 2]
-    assert _rows(found["mixed label type"]) == [3, 4]
+    assert _rows(found["mixed label type"]) == [3, 4, 6, 7]  # beyond 2**53 a float is no exact class id
 
 
 def test_mixed_json_values_keep_the_majority_kind(tmp_path):

@@ -52,3 +52,15 @@ def test_an_existing_class_label_with_unusable_names_is_refused():
     ds = datasets.Dataset.from_dict({"text": ["a"], "label": [0]}, features=features)
     with pytest.raises(DataValidationError, match=r"the ClassLabel of column 'label' has 'x ' and 'x'"):
         encode_labels(ds)
+
+
+def test_a_huge_integer_id_is_refused_before_any_class_is_made():
+    with pytest.raises(DataValidationError, match=r"dataset: row 1 has label id 123456789012 .*would make"):
+        encode_labels(_ds([0, 123456789012, 1]))
+    out = encode_labels(_ds([0, 2, 5]))  # a few unused ids stay empty classes, as before
+    assert out.features["label"].names == ["0", "1", "2", "3", "4", "5"]
+
+
+def test_errors_name_the_split_files_when_given():
+    with pytest.raises(DataValidationError, match=r"^train \('t\.jsonl'\): row 1 has label id -1"):
+        encode_labels(datasets.DatasetDict({"train": _ds([0, -1])}), split_sources={"train": "'t.jsonl'"})

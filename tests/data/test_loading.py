@@ -244,6 +244,7 @@ _texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
 _values = st.one_of(
     _texts,
     st.integers(-3, 5),
+    st.integers(),
     st.floats(allow_nan=True),
     st.none(),
     st.booleans(),
