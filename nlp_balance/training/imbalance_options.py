@@ -135,11 +135,9 @@ def _check_class_weights(weights: Any) -> list[float] | dict[Any, float]:
     for w in values:
         if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or not math.isfinite(w):
             raise ValueError(f"class_weights must be finite numbers, got {weights!r}")
-        if w < 0:
-            raise ValueError(f"class_weights must be >= 0, got {weights!r}")
     floats = [float(w) for w in values]
-    if not any(floats):
-        raise ValueError(f"class_weights are all zero ({floats}); at least one must be positive")
+    if min(floats) < 0 or not any(floats):
+        raise ValueError(f"class_weights must be non-negative numbers, not all zero; got {weights!r}")
     return floats if keys is None else dict(zip(keys, floats))
 
 
@@ -215,7 +213,7 @@ def _check_loss_builds(spec: LossSpec, out: Mapping[str, Any]) -> None:
             **params,
         )
     except (ValueError, TypeError) as err:
-        raise ValueError(f"loss_params={params!r} do not fit loss={spec.name!r}: {err}") from err
+        raise ValueError(f"loss_params: {err} (loss={spec.name!r}, loss_params={params!r})") from err
 
 
 def _dummy_class_count(params: Mapping[str, Any], class_weights: Any) -> int:

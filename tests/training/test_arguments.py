@@ -74,7 +74,7 @@ def test_options_come_back_normalised(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"loss": "focal", "loss_params": {"gama": 2.0}}, "loss_params={'gama': 2.0} do not fit loss='focal'"),
+        ({"loss": "focal", "loss_params": {"gama": 2.0}}, "loss_params: loss 'focal' does not take parameter(s)"),
         ({"loss": "dice", "class_weighting": "balanced"}, "class_weighting='balanced' cannot be used with loss='dice'"),
         ({"embedding_synthesis": "smote", "synthesis_k": 0}, "synthesis_k must be an integer >= 1"),
         ({"label_smoothing_factor": 0.1}, "label_smoothing_factor=0.1 is not supported by BalancedTrainer"),

@@ -27,19 +27,19 @@ from nlp_balance.training.losses import FocalLoss
         ({"loss": 3}, "loss must be a loss name"),
         ({"loss_params": "{gamma: 2}"}, "loss_params must be a JSON object"),
         ({"loss_params": [1, 2]}, "loss_params must be a dict"),
-        ({"loss": "focal", "loss_params": {"gama": 2}}, "loss_params={'gama': 2} do not fit loss='focal'"),
-        ({"loss": "focal", "loss_params": {"gamma": -1}}, "loss_params={'gamma': -1} do not fit loss='focal'"),
-        ({"loss": "ldam", "loss_params": {"s": 0}}, "loss_params={'s': 0} do not fit loss='ldam': s must be > 0"),
+        ({"loss": "focal", "loss_params": {"gama": 2}}, "loss_params: loss 'focal' does not take parameter(s)"),
+        ({"loss": "focal", "loss_params": {"gamma": -1}}, "loss_params: gamma must be >= 0, got -1 (loss='focal', "),
+        ({"loss": "ldam", "loss_params": {"s": 0}}, "loss_params: s must be > 0, got 0 (loss='ldam', loss_params="),
         ({"class_weighting": "sqrt"}, "class_weighting='sqrt' is not valid; use None or one of"),
         ({"class_weights": []}, "class_weights is an empty list"),
         ({"class_weights": "balanced"}, "class_weights must be numbers, got the string 'balanced'"),
-        ({"class_weights": [1, -2]}, "class_weights must be >= 0"),
+        ({"class_weights": [1, -2]}, "class_weights must be non-negative numbers, not all zero; got [1, -2]"),
         ({"class_weights": [1, float("nan")]}, "class_weights must be finite numbers"),
-        ({"class_weights": [0, 0]}, "class_weights are all zero"),
+        ({"class_weights": [0, 0]}, "class_weights must be non-negative numbers, not all zero; got [0, 0]"),
         ({"class_weights": 3}, "class_weights must be a list of numbers or a dict"),
         ({"loss": "dice", "class_weighting": "balanced"}, "class_weighting='balanced' cannot be used with loss='dice'"),
         ({"loss": "sigmoid_focal", "class_weights": [1, 2]}, "class_weights=[1.0, 2.0] cannot be used with loss="),
-        ({"loss": "focal", "class_weights": [1, 2], "loss_params": {"alpha": [1, 2]}}, "loss_params="),
+        ({"loss": "focal", "class_weights": [1, 2], "loss_params": {"alpha": [1, 2]}}, "loss_params: give the class"),
         ({"sampler": "oversample"}, "sampler='oversample' is not valid; use None or one of ['weighted', 'sqrt']"),
         ({"sampler": "sqrt", "train_sampling_strategy": "group_by_length"}, "sampler='sqrt' replaces the Trainer's"),
         ({"drw_epoch": -1.0, "class_weighting": "balanced"}, "drw_epoch must be a number >= 0"),
@@ -115,7 +115,7 @@ def test_per_class_loss_parameters_of_any_length_pass():
     check_training_options({"loss": "logit_adjusted", "loss_params": {"class_priors": [0.5, 0.3, 0.1, 0.1]}})
     check_training_options({"loss": "bce", "loss_params": {"pos_weight": [3.0, 1.0]}, "class_weights": [1, 2]})
     mismatch = {"loss": "logit_adjusted", "loss_params": {"class_priors": [0.5, 0.5]}, "class_weights": [1, 1, 1]}
-    with pytest.raises(ValueError, match=r"^loss_params=.* do not fit loss='logit_adjusted': expected 2 class weights"):
+    with pytest.raises(ValueError, match=r"^loss_params: expected 2 class weights .*\(loss='logit_adjusted'"):
         check_training_options(mismatch)
 
 
@@ -126,7 +126,7 @@ def test_a_loss_module_is_kept_and_not_built():
 
 
 def test_the_default_loss_is_checked_when_loss_is_absent():
-    with pytest.raises(ValueError, match=re.escape("do not fit loss='ce'")):
+    with pytest.raises(ValueError, match=re.escape("loss_params: loss 'ce' does not take parameter(s) ['gamma']")):
         check_training_options({"loss_params": {"gamma": 2.0}})
 
 
