@@ -34,10 +34,12 @@ class ClassDistribution:
 
     @property
     def total(self) -> int:
+        """Rows in the split."""
         return int(sum(self.counts))
 
     @property
     def shares(self) -> tuple[float, ...]:
+        """Each class's fraction of the rows (all 0.0 for an empty split)."""
         total = self.total
         return tuple(c / total if total else 0.0 for c in self.counts)
 
@@ -48,16 +50,20 @@ class ClassDistribution:
 
     @property
     def minority(self) -> str:
+        """Name of the smallest class (the first one, on a tie)."""
         return self.label_names[int(np.argmin(self.counts))]
 
     @property
     def majority(self) -> str:
+        """Name of the largest class (the first one, on a tie)."""
         return self.label_names[int(np.argmax(self.counts))]
 
     def as_dict(self) -> dict[str, int]:
+        """Class name -> count, in class order."""
         return dict(zip(self.label_names, self.counts))
 
     def to_json(self) -> dict[str, Any]:
+        """The counts, shares and ratio as JSON-ready values (an infinite ratio as ``None``)."""
         ratio = self.imbalance_ratio
         return {
             "split": self.split,
