@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.data import dataset_dir  # noqa: E402
-from nlp_balance.training.trainer import BalancedTrainer, BalancedTrainingArguments  # noqa: E402
+from nlp_balance.training import BalancedTrainer, BalancedTrainingArguments  # noqa: E402
 
 DATA = dataset_dir("trec6") / "train.jsonl"
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from nlp_balance.runs.runner import work_dir
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -82,20 +84,21 @@ def test_training_killed_and_resumed_ends_with_the_same_metrics(tmp_path, tiny_b
     proc = _start([*cli, str(recipe)], env, log)
 
     def second_checkpoint_saved() -> bool:
-        done = [c for c in (run / "checkpoints").glob("checkpoint-*") if (c / "trainer_state.json").exists()]
+        done = [c for c in (work_dir(run) / "checkpoints").glob("checkpoint-*") if (c / "trainer_state.json").exists()]
         return len(done) >= 2
 
     _wait_for(second_checkpoint_saved, proc, log)
     _kill_group(proc)
-    assert not (run / "metrics.json").exists(), "the run finished before it could be killed"
-    state = max((run / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    # the run folder appears only when the run has finished: a killed run leaves none
+    assert not run.exists(), "the run finished before it could be killed"
+    state = max((work_dir(run) / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     killed_at = int(state.name.split("-")[1])
     state_file = state / "trainer_state.json"
     trainer_state = json.loads(state_file.read_text())
     trainer_state["log_history"].append({"resume_sentinel": killed_at, "step": killed_at})
     state_file.write_text(json.dumps(trainer_state))
     # What a kill during a save leaves behind: a newer checkpoint folder without its trainer state.
-    partial = run / "checkpoints" / f"checkpoint-{killed_at + 40}"
+    partial = work_dir(run) / "checkpoints" / f"checkpoint-{killed_at + 40}"
     partial.mkdir(exist_ok=True)
     (partial / "trainer_state.json").unlink(missing_ok=True)
     (partial / "model.safetensors").write_bytes(b"truncated")

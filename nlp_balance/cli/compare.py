@@ -20,10 +20,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison table; write compare.md and compare.png with ``--out``."""
-    from nlp_balance.reporting import compare_runs
+    from nlp_balance.reporting import COMPARE_MD_FILENAME, COMPARE_PNG_FILENAME, compare_runs
 
     result = compare_runs(args.runs, out=args.out, include_baselines=not args.no_baselines)
     print(result.to_text())
     if args.out:
-        print(f"\nwritten to {Path(args.out) / 'compare.md'} and compare.png")
+        print(f"\nwritten to {Path(args.out) / COMPARE_MD_FILENAME} and {COMPARE_PNG_FILENAME}")
     return 0

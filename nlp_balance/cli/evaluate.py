@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from nlp_balance.evaluation import load_classifier, sanitize_label_names
 
     clf = load_classifier(args.model, max_length=args.max_length)
-    ds = load_text_dataset(args.source, args.text_column, args.label_column, split=args.split)
+    # The model's label order, so a split that lacks a class still lines up with the model's ids.
+    ds = load_text_dataset(args.source, args.text_column, args.label_column, split=args.split,
+                           label_names=clf.label_names)
     result = clf.evaluate(ds, text_column=args.text_column, label_column=args.label_column, batch_size=args.batch_size)
     if args.json:
         print(json.dumps(result, indent=2))

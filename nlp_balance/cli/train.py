@@ -32,22 +32,26 @@ def run(args: argparse.Namespace) -> int:
 
 def train_recipe(recipe_path: str, overrides: Sequence[str] = (), *, resume: bool = False,
                  baseline: bool | None = None, dry_run: bool = False) -> int:
-    """Load and validate the recipe, then run it (or, with ``dry_run``, print it resolved and stop)."""
-    from nlp_balance.runs.recipe import load_recipe
-    from nlp_balance.runs.runner import run_recipe
+    """Load the recipe and check it against its data, model and output folder; then run it (or, with
+    ``dry_run``, print it resolved with what the checks saw, and stop)."""
+    from nlp_balance.runs import load_recipe, preflight, run_recipe
 
     recipe = load_recipe(recipe_path, overrides)
+    report = preflight(recipe, resume=resume)
     if dry_run:
         print(recipe.to_yaml())
+        for key, value in report.items():
+            print(f"# {key}: {value}")
+        print("# checks passed: data, classes, balancing, model files, output folder")
         return 0
-    result = run_recipe(recipe, resume=resume, with_baseline=baseline)
+    result = run_recipe(recipe, resume=resume, with_baseline=baseline, check=False)
     print_headline(result.run_dir, baseline=result.baseline.run_dir if result.baseline else None)
     return 0
 
 
 def print_headline(run_dir: Path, baseline: Path | None = None) -> None:
     """One line per run: macro-F1, balanced accuracy, the smallest class's F1, accuracy; then the report path."""
-    from nlp_balance.reporting import headline
+    from nlp_balance.reporting import PLOTS_DIRNAME, REPORT_HTML_FILENAME, REPORT_MD_FILENAME, headline
 
     rows = [("balanced" if baseline else "run", headline(run_dir))]
     if baseline is not None:
@@ -56,4 +60,4 @@ def print_headline(run_dir: Path, baseline: Path | None = None) -> None:
     for label, h in rows:
         print(f"{label:>20}: macro-F1 {h['macro_f1']:.4f} | balanced accuracy {h['balanced_accuracy']:.4f} | "
               f"smallest class {h['smallest_class']!r} F1 {h['smallest_class_f1']:.4f} | accuracy {h['accuracy']:.4f}")
-    print(f"report: {run_dir / 'report.html'} (and report.md, plots/)")
+    print(f"report: {run_dir / REPORT_HTML_FILENAME} (and {REPORT_MD_FILENAME}, {PLOTS_DIRNAME}/)")

@@ -195,6 +195,14 @@ class EnsembleClassifier(TextClassifier):
         probs = self.predict_proba(texts, batch_size=batch_size)
         return np.log(np.clip(probs, 1e-30, None)).astype(np.float32)
 
+    def predict_ids(self, texts: Sequence[str], *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted class ids (decision rule applied) and the averaged probabilities, in float64."""
+        probs = self.predict_proba(texts, batch_size=batch_size)
+        if self.posthoc is None:
+            return probs.argmax(-1), probs
+        logits = np.log(np.clip(probs, 1e-30, None)).astype(np.float32)
+        return np.asarray(self.posthoc.predict(logits)), probs
+
 
 def load_ensemble_parts(
     directory: str | Path, *, device: str | None = None

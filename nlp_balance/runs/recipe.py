@@ -313,7 +313,7 @@ def _build(cls: type, data: Any, path: str) -> Any:
 
 def _check_training(training: dict[str, Any]) -> None:
     """Training keys must be ``BalancedTrainingArguments`` fields, with values of their types."""
-    from nlp_balance.training.trainer import BalancedTrainingArguments
+    from nlp_balance.training import BalancedTrainingArguments
 
     fields = {f.name: f for f in dataclasses.fields(BalancedTrainingArguments) if f.init}
     reserved = {"output_dir": "the run folder comes from output.dir", "seed": "set the top-level seed"}
@@ -352,53 +352,12 @@ def _check_training(training: dict[str, Any]) -> None:
             ):
                 bound = f"in [{low}, {high}]" if high is not None else f"> {low}" if low == 0.0 else f">= {low}"
                 raise RecipeError(f"training.{key} must be {bound}, got {value!r}")
-    from nlp_balance.training.batch_sampler import SAMPLER_MODES
-    from nlp_balance.training.trainer import CLASS_WEIGHTING_SCHEMES
+    from nlp_balance.training import check_training_options
 
-    for key, allowed in (("class_weighting", CLASS_WEIGHTING_SCHEMES), ("sampler", SAMPLER_MODES)):
-        value = training.get(key)
-        if value is not None and value not in allowed:
-            close = difflib.get_close_matches(str(value), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise RecipeError(f"training.{key} must be null or one of {list(allowed)}, got {value!r}{hint}")
-    _check_loss(training)
-
-
-def _check_loss(training: dict[str, Any]) -> None:
-    """Build the loss once on dummy classes so a bad loss parameter fails now, named by its key."""
-    loss = training.get("loss", "ce")
-    params = training.get("loss_params") or {}
-    if isinstance(params, str):
-        import json
-
-        try:
-            params = json.loads(params)
-        except json.JSONDecodeError as err:
-            raise RecipeError(f"training.loss_params is not valid JSON: {err}") from err
-    if not isinstance(params, dict):
-        raise RecipeError(f"training.loss_params must be a mapping, got {params!r}")
-    from nlp_balance.training.losses import LOSSES, build_loss
-
-    if loss not in LOSSES:
-        raise _unknown_key(str(loss), list(LOSSES), "training.loss=") from None
-    weights = training.get("class_weights")
-    if isinstance(weights, list):
-        bad = [w for w in weights if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0]
-        if bad or (weights and not any(weights)):
-            raise RecipeError(f"training.class_weights must be non-negative numbers, not all zero; got {weights!r}")
     try:
-        import numpy as np
-
-        multi = loss in ("bce", "sigmoid_focal")
-        build_loss(
-            loss,
-            num_classes=3,
-            class_counts=np.array([10, 5, 2]),
-            problem_type="multi_label_classification" if multi else "single_label_classification",
-            **params,
-        )
-    except (ValueError, TypeError) as err:
-        raise RecipeError(f"training.loss_params: {err}") from err
+        training.update(check_training_options(training))
+    except ValueError as err:
+        raise RecipeError(f"training.{err}") from err
 
 
 def recipe_from_dict(data: Mapping[str, Any], *, check_training: bool = True) -> Recipe:

@@ -45,8 +45,11 @@ def test_every_shipped_recipe_validates(monkeypatch):
             _base(training={"class_weights": [0, 0, 0]}),
             r"training.class_weights must be non-negative numbers, not all zero",
         ),
-        (_base(training={"class_weighting": "balance"}), r"training.class_weighting must be .*did you mean 'balanced'"),
-        (_base(training={"sampler": "uniform"}), r"training.sampler must be null or one of"),
+        (
+            _base(training={"class_weighting": "balance"}),
+            r"training.class_weighting='balance' is not valid; use None or one of .*did you mean 'balanced'",
+        ),
+        (_base(training={"sampler": "uniform"}), r"training.sampler='uniform' is not valid; use None or one of"),
         (_base(training={"output_dir": "x"}), r"training.output_dir cannot be set in a recipe"),
         (_base(model={"max_length": "long"}), r"model.max_length must be an integer, got 'long'"),
         (_base(balancing={"augmenters": [{"name": "synonym"}]}), r"balancing.augmenters are given but"),

@@ -153,3 +153,48 @@ def test_aux_head_recipe_trains_and_saves_a_plain_classifier(tmp_path, tiny_bert
 
     test = load_text_dataset(shared_data / "trec6", split="test")
     assert clf.evaluate(test)["macro_f1"] == pytest.approx(saved["macro_f1"], abs=1e-9)
+
+
+def _custom_column_data(folder: Path, shared: Path) -> Path:
+    """trec6 rows with the text in `body` and the label in `category` (and an extra column)."""
+    folder.mkdir(parents=True)
+    for split, n in (("train", 300), ("test", 120)):
+        rows = [json.loads(line) for line in (shared / "trec6" / f"{split}.jsonl").read_text().splitlines()[:n]]
+        if split == "train":  # keep a few of the rare class in both splits
+            rows += [json.loads(line) for line in (shared / "trec6" / "train.jsonl").read_text().splitlines()
+                     if '"ABBR"' in line][:12]
+        with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as fh:
+            for i, row in enumerate(rows):
+                fh.write(json.dumps({"id": i, "body": row["text"], "category": row["label"]}) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("method", ["single", "easy_ensemble"])
+def test_custom_text_and_label_columns_train_evaluate_predict_and_report(tmp_path, tiny_bert_dir, shared_data,
+                                                                       method, capsys):
+    data = _custom_column_data(tmp_path / "data", shared_data)
+    run = tmp_path / "run"
+    recipe = tmp_path / "custom.yaml"
+    recipe.write_text("\n".join([
+        "name: custom", "seed: 5", f"method: {method}", "ensemble: {n_members: 2}",
+        "dataset:", f"  source: {data}", "  text_column: body", "  label_column: category",
+        "balancing:", "  sampling_strategy: not majority", "  undersample: null",
+        "model:", f"  name_or_path: {tiny_bert_dir}", "  max_length: 24",
+        "training: {num_train_epochs: 1, per_device_train_batch_size: 16, learning_rate: 5.0e-3,",
+        "           class_weighting: balanced, loss: weighted_ce}",
+        "output:", f"  dir: {run}", "  baseline: true",
+    ]) + "\n")
+    assert main(["train", str(recipe)]) == 0
+    info = json.loads((run / "run_info.json").read_text())
+    assert info["method"] == method and "ABBR" in info["label_names"]
+    assert (run / "report.html").is_file() and (run / "baseline" / "report.html").is_file()
+    test_rows = sum(json.loads((run / "metrics.json").read_text())["test"][f"support_{k}"]
+                    for k in ("abbr", "desc", "enty", "hum", "loc", "num"))
+    assert test_rows == 120
+    capsys.readouterr()
+    assert main(["evaluate", str(run), str(data), "--text-column", "body", "--label-column", "category",
+                 "--max-length", "24", "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["macro_f1"] == pytest.approx(json.loads((run / "metrics.json").read_text())["test"]["macro_f1"])
+    assert main(["predict", str(run), "What does NASA stand for ?", "--max-length", "24"]) == 0
+    assert capsys.readouterr().out.split("\t")[0] in info["label_names"]
