@@ -24,7 +24,7 @@ from datasets.fingerprint import Hasher
 from nlp_balance.augment.base import Augmenter, example_rng
 from nlp_balance.data.labels import get_class_label, label_array
 from nlp_balance.resampling.provenance import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN
-from nlp_balance.resampling.samplers import SamplingStrategy, resolve_sampling_strategy
+from nlp_balance.resampling.strategy import SamplingStrategy, resolve_sampling_strategy
 from nlp_balance.utils.seeding import numpy_rng
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class Balancer:
         sampling_strategy: the target distribution, named as in imbalanced-learn's over-samplers
             (``"auto"``, ``"not majority"``, ``"minority"``, ``"all"``, a float for binary data, a dict
             of class (id or name) -> count, or a callable); see
-            :func:`~nlp_balance.resampling.samplers.resolve_sampling_strategy`.
+            :func:`~nlp_balance.resampling.strategy.resolve_sampling_strategy`.
         max_synthetic_per_example: at most this many new rows from any one source example (``None``:
             no limit).
         seed: every random choice (source order, each augmentation) flows from it.

@@ -6,7 +6,7 @@ classifier (logistic regression, an MLP head) on the result. :class:`EmbeddingSM
 imbalanced-learn's rules to the bit, so published SMOTE baselines can be reproduced without
 depending on imbalanced-learn at run time:
 
-* target counts come from :func:`nlp_balance.resampling.samplers.resolve_sampling_strategy` (imbalanced-learn's
+* target counts come from :func:`nlp_balance.resampling.strategy.resolve_sampling_strategy` (imbalanced-learn's
   ``sampling_strategy`` rules), and classes are processed in sorted label order;
 * for each class, the ``k_neighbors`` nearest same-class neighbours (Euclidean, scikit-learn's
   ``NearestNeighbors``, the point itself dropped) are found; ``n`` draws of a flat index into that
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from nlp_balance.resampling.samplers import resolve_sampling_strategy
+from nlp_balance.resampling.strategy import resolve_sampling_strategy
 
 __all__ = ["EmbeddingSMOTE"]
 

@@ -1,192 +1,78 @@
-"""Target class counts with imbalanced-learn's ``sampling_strategy`` rules, and the random samplers.
+"""imbalanced-learn's random over- and under-samplers for ``datasets.Dataset`` (one verb: ``fit_resample``).
 
-:func:`resolve_sampling_strategy` is the one place that turns a ``sampling_strategy`` (float, named
-strategy, dict or callable) into per-class target counts; :class:`RandomOverSampler`,
-:class:`RandomUnderSampler` and the :class:`~nlp_balance.Balancer` all use it, so every sampler in
-the package reads the parameter the same way imbalanced-learn does (ties between equally large
-classes go to the smaller label id, as ``np.unique`` orders them there).
-
-The samplers take and return ``datasets.Dataset`` objects and work through Arrow indices
-(``Dataset.select``): no row is copied into Python.
+Target counts come from :func:`~nlp_balance.resampling.strategy.resolve_sampling_strategy`. The
+samplers take and return ``datasets.Dataset`` objects and work through Arrow indices
+(``Dataset.select``): no row is copied into Python. :func:`over_sample_indices` and
+:func:`under_sample_indices` are their index rules on a bare label array, for callers that already
+hold the labels (the EasyEnsemble estimator draws one subset per member).
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import datasets
 import numpy as np
 
 from nlp_balance.data.labels import get_class_label, label_array
+from nlp_balance.resampling.strategy import SamplingStrategy, SamplingType, resolve_sampling_strategy
 
-__all__ = [
-    "RandomOverSampler",
-    "RandomUnderSampler",
-    "SamplingStrategy",
-    "label_array",
-    "resolve_sampling_strategy",
-]
-
-SamplingStrategy = float | str | Mapping[Any, int] | Callable[[np.ndarray], Mapping[Any, int]]
-SamplingType = Literal["over-sampling", "under-sampling"]
-
-_NAMED = ("minority", "majority", "not minority", "not majority", "all", "auto")
+__all__ = ["RandomOverSampler", "RandomUnderSampler", "over_sample_indices", "under_sample_indices"]
 
 
-def _class_key(key: Any, label_names: Sequence[str] | None) -> int:
-    """Map a dict key given as a label id or a label name to the id."""
-    if isinstance(key, (numbers.Integral, np.integer)) and not isinstance(key, bool):
-        return int(key)
-    if isinstance(key, str) and label_names is not None and key in label_names:
-        return list(label_names).index(key)
-    known = list(label_names) if label_names is not None else "label ids"
-    raise ValueError(f"sampling_strategy names class {key!r}, which is not a known class ({known})")
+RandomStateLike = int | np.random.Generator | None
 
 
-def resolve_sampling_strategy(
-    labels: np.ndarray | Sequence[int],
-    sampling_strategy: SamplingStrategy,
-    sampling_type: SamplingType,
-    *,
-    label_names: Sequence[str] | None = None,
-) -> dict[int, int]:
-    """Return the final count wanted for each class present in ``labels``.
+def over_sample_indices(
+    labels: np.ndarray, targets: dict[int, int], random_state: RandomStateLike = None
+) -> np.ndarray:
+    """:class:`RandomOverSampler`'s rows: every row in order, then each class's random duplicates.
 
-    The rules are imbalanced-learn's ``check_sampling_strategy`` for over- and under-samplers:
-
-    * ``float`` (binary only, in ``(0, 1]``): over-sampling makes the minority
-      ``int(n_majority * ratio)``; under-sampling makes the majority ``int(n_minority / ratio)``.
-    * ``"minority"`` (over only), ``"majority"`` (under only), ``"not minority"``, ``"not majority"``,
-      ``"all"``; ``"auto"`` is ``"not majority"`` for over- and ``"not minority"`` for under-sampling.
-      Over-sampling brings the targeted classes to the majority count, under-sampling to the
-      minority count.
-    * ``dict``: class (id or label name) -> wanted count; over-sampling may not ask for fewer than
-      the class has, under-sampling not for more.
-    * callable: called with the label array, returns such a dict.
-
-    Classes that are not targeted keep their count. Classes absent from ``labels`` are left out.
+    Classes are taken in ascending id order; a class gets ``targets[c]`` minus its count rows drawn
+    with replacement from its own rows.
     """
     y = np.asarray(labels, dtype=np.int64)
-    if sampling_type not in ("over-sampling", "under-sampling"):
-        raise ValueError(f"sampling_type must be 'over-sampling' or 'under-sampling', got {sampling_type!r}")
-    classes, counts_arr = np.unique(y, return_counts=True)
-    if classes.size <= 1:
-        raise ValueError(
-            f"resampling needs at least 2 classes in the data; found {classes.size} ({[int(c) for c in classes]})"
-        )
-    counts = {int(c): int(n) for c, n in zip(classes, counts_arr)}
-    n_max, n_min = int(counts_arr.max()), int(counts_arr.min())
-    majority = int(classes[int(np.argmax(counts_arr))])  # first of ties, as in imbalanced-learn
-    minority = int(classes[int(np.argmin(counts_arr))])
-    over = sampling_type == "over-sampling"
-    targets = dict(counts)
+    rng = _random_state(random_state)
+    parts = [np.arange(y.size, dtype=np.int64)]
+    for c in sorted(targets):
+        need = targets[c] - int((y == c).sum())
+        if need > 0:
+            members = np.flatnonzero(y == c)
+            parts.append(members[rng.integers(0, members.size, size=need)])
+    return np.concatenate(parts)
 
-    if isinstance(sampling_strategy, bool):
-        raise ValueError(
-            f"sampling_strategy must be a float, a string, a dict or a callable, got {sampling_strategy!r}"
-        )
-    if isinstance(sampling_strategy, numbers.Real):
-        ratio = float(sampling_strategy)
-        if not 0.0 < ratio <= 1.0:
-            raise ValueError(f"a float sampling_strategy must be in (0, 1], got {sampling_strategy!r}")
-        if classes.size != 2:
-            raise ValueError(
-                f"a float sampling_strategy ({ratio}) is only defined for binary data; this data has "
-                f"{classes.size} classes. Use a dict for multi-class targets."
-            )
-        if over:
-            for c, n in counts.items():
-                if c != majority:
-                    new = int(n_max * ratio - n)
-                    if new <= 0:
-                        raise ValueError(
-                            f"sampling_strategy={ratio} would remove minority examples (it asks for "
-                            f"{int(n_max * ratio)} of class {c}, which has {n}); increase the ratio"
-                        )
-                    targets[c] = n + new
+
+def under_sample_indices(
+    labels: np.ndarray, targets: dict[int, int], random_state: RandomStateLike = None, *, replacement: bool = False
+) -> np.ndarray:
+    """:class:`RandomUnderSampler`'s rows: ``targets[c]`` random rows of each class, in their original order.
+
+    Classes are drawn in ascending id order. Without replacement, a class whose target is not below
+    its count keeps every row and uses no random draws; with replacement every class is drawn.
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    rng = _random_state(random_state)
+    keep = np.ones(y.size, dtype=bool)
+    extra: list[np.ndarray] = []
+    for c in sorted(targets):
+        members = np.flatnonzero(y == c)
+        if targets[c] >= members.size and not replacement:
+            continue
+        keep[members] = False
+        chosen = rng.choice(members, size=targets[c], replace=replacement)
+        if replacement:
+            extra.append(chosen)
         else:
-            for c, n in counts.items():
-                if c != minority:
-                    keep = int(n_min / ratio)
-                    if keep > n:
-                        raise ValueError(
-                            f"sampling_strategy={ratio} would add examples to class {c} (it asks for {keep}, "
-                            f"the class has {n}); increase the ratio"
-                        )
-                    targets[c] = keep
-        return targets
-
-    if isinstance(sampling_strategy, str):
-        name = sampling_strategy
-        if name not in _NAMED:
-            import difflib
-
-            close = difflib.get_close_matches(name, _NAMED, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
-                f"unknown sampling_strategy {name!r}; expected one of {list(_NAMED)}, a float, "
-                f"a dict or a callable.{hint}"
-            )
-        if name == "auto":
-            name = "not majority" if over else "not minority"
-        if over and name == "majority":
-            raise ValueError("sampling_strategy='majority' cannot be used with an over-sampler")
-        if not over and name == "minority":
-            raise ValueError("sampling_strategy='minority' cannot be used with an under-sampler")
-        chosen = {
-            "minority": [minority],
-            "majority": [majority],
-            "not minority": [c for c in counts if c != minority],
-            "not majority": [c for c in counts if c != majority],
-            "all": list(counts),
-        }[name]
-        for c in chosen:
-            targets[c] = n_max if over else n_min
-        return targets
-
-    if callable(sampling_strategy) and not isinstance(sampling_strategy, Mapping):
-        result = sampling_strategy(y)
-        if not isinstance(result, Mapping):
-            raise ValueError(f"a callable sampling_strategy must return a dict, got {type(result).__name__}")
-        sampling_strategy = result
-
-    if isinstance(sampling_strategy, Mapping):
-        for key, wanted in sampling_strategy.items():
-            c = _class_key(key, label_names)
-            if c not in counts:
-                raise ValueError(f"sampling_strategy names class {key!r}, which is not present in the data")
-            if not isinstance(wanted, (numbers.Integral, np.integer)) or isinstance(wanted, bool):
-                raise ValueError(f"sampling_strategy[{key!r}] must be an integer count, got {wanted!r}")
-            wanted = int(wanted)
-            if wanted < 0:
-                raise ValueError(f"sampling_strategy[{key!r}] is negative ({wanted}); counts must be >= 0")
-            if over and wanted < counts[c]:
-                raise ValueError(
-                    f"sampling_strategy[{key!r}]={wanted} is below the {counts[c]} examples the class has; "
-                    "an over-sampler cannot remove examples"
-                )
-            if not over and wanted > counts[c]:
-                raise ValueError(
-                    f"sampling_strategy[{key!r}]={wanted} is above the {counts[c]} examples the class has; "
-                    "an under-sampler cannot add examples"
-                )
-            targets[c] = wanted
-        return targets
-
-    raise ValueError(f"sampling_strategy must be a float, a string, a dict or a callable, got {sampling_strategy!r}")
+            keep[chosen] = True
+    kept = np.flatnonzero(keep)
+    if extra:
+        kept = np.sort(np.concatenate([kept, *extra]), kind="stable")
+    return kept.astype(np.int64)
 
 
-def _train_split(dataset: Any, allow_eval_split: bool, split: str = "train") -> datasets.Dataset:
-    if isinstance(dataset, datasets.DatasetDict):
-        if split not in dataset:
-            raise KeyError(f"no {split!r} split to resample; splits are {sorted(dataset)}")
-        return dataset[split]
-    return dataset
-
-
-def _random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
+def _random_state(random_state: RandomStateLike) -> np.random.Generator:
+    """A NumPy ``Generator`` for an int seed, the given ``Generator`` itself, or fresh entropy for ``None``."""
     if isinstance(random_state, np.random.Generator):
         return random_state
     if random_state is None:
@@ -196,8 +82,15 @@ def _random_state(random_state: int | np.random.Generator | None) -> np.random.G
     raise ValueError(f"random_state must be an int, a numpy Generator or None, got {random_state!r}")
 
 
+def _train_split(dataset: datasets.DatasetDict, split: str = "train") -> datasets.Dataset:
+    """The split a sampler resamples; a missing split is an error naming the splits there are."""
+    if split not in dataset:
+        raise KeyError(f"no {split!r} split to resample; splits are {sorted(dataset)}")
+    return dataset[split]
+
+
 class _RandomSampler:
-    """Shared fit/resample plumbing: validation, target counts, index selection, DatasetDict handling."""
+    """What both samplers share: target counts, the seeded index rule, ``DatasetDict`` handling."""
 
     _sampling_type: SamplingType
 
@@ -205,7 +98,7 @@ class _RandomSampler:
         self,
         sampling_strategy: SamplingStrategy = "auto",
         *,
-        random_state: int | None = None,
+        random_state: RandomStateLike = None,
         label_column: str = "label",
     ) -> None:
         self.sampling_strategy = sampling_strategy
@@ -216,16 +109,19 @@ class _RandomSampler:
         raise NotImplementedError
 
     def fit_resample(self, dataset: datasets.Dataset | datasets.DatasetDict) -> Any:
-        """Resample ``dataset`` (or the train split of a ``DatasetDict``, other splits untouched)."""
+        """Resample ``dataset`` (or the train split of a ``DatasetDict``, other splits untouched).
+
+        Sets ``target_counts_`` (class id -> count after resampling) and ``sample_indices_`` (the
+        input row of every output row).
+        """
         if isinstance(dataset, datasets.DatasetDict):
             out = datasets.DatasetDict(dict(dataset))
-            out["train"] = self.fit_resample(_train_split(dataset, False))
+            out["train"] = self.fit_resample(_train_split(dataset))
             return out
         names = get_class_label(dataset, self.label_column).names
         y = label_array(dataset, self.label_column)
         targets = resolve_sampling_strategy(y, self.sampling_strategy, self._sampling_type, label_names=names)
-        rng = _random_state(self.random_state)
-        indices = self._select_indices(y, targets, rng)
+        indices = self._select_indices(y, targets, _random_state(self.random_state))
         self.target_counts_ = targets
         self.sample_indices_ = indices
         return dataset.select(indices)
@@ -234,27 +130,32 @@ class _RandomSampler:
 class RandomOverSampler(_RandomSampler):
     """Duplicate randomly chosen examples of the targeted classes (imbalanced-learn semantics).
 
+    Args:
+        sampling_strategy: imbalanced-learn's over-sampling ``sampling_strategy`` (see
+            :func:`~nlp_balance.resampling.strategy.resolve_sampling_strategy`).
+        random_state: an int seed, a NumPy ``Generator``, or ``None`` for fresh entropy.
+        label_column: the ``ClassLabel`` column to balance.
+
     The result holds every original row, in order, followed by the drawn duplicates.
-    ``sample_indices_`` gives the source row of each output row.
     """
 
     _sampling_type = "over-sampling"
 
     def _select_indices(self, y: np.ndarray, targets: dict[int, int], rng: np.random.Generator) -> np.ndarray:
-        parts = [np.arange(y.size, dtype=np.int64)]
-        for c in sorted(targets):
-            need = targets[c] - int((y == c).sum())
-            if need > 0:
-                members = np.flatnonzero(y == c)
-                parts.append(members[rng.integers(0, members.size, size=need)])
-        return np.concatenate(parts)
+        return over_sample_indices(y, targets, rng)
 
 
 class RandomUnderSampler(_RandomSampler):
     """Keep a random subset of each targeted class (imbalanced-learn semantics).
 
-    Kept rows stay in their original order. With ``replacement=True`` rows are drawn with
-    replacement, as in imbalanced-learn.
+    Args:
+        sampling_strategy: imbalanced-learn's under-sampling ``sampling_strategy`` (see
+            :func:`~nlp_balance.resampling.strategy.resolve_sampling_strategy`).
+        random_state: an int seed, a NumPy ``Generator``, or ``None`` for fresh entropy.
+        replacement: draw rows with replacement, as imbalanced-learn's option of that name.
+        label_column: the ``ClassLabel`` column to balance.
+
+    Kept rows stay in their original order.
     """
 
     _sampling_type = "under-sampling"
@@ -263,7 +164,7 @@ class RandomUnderSampler(_RandomSampler):
         self,
         sampling_strategy: SamplingStrategy = "auto",
         *,
-        random_state: int | None = None,
+        random_state: RandomStateLike = None,
         replacement: bool = False,
         label_column: str = "label",
     ) -> None:
@@ -271,19 +172,4 @@ class RandomUnderSampler(_RandomSampler):
         self.replacement = replacement
 
     def _select_indices(self, y: np.ndarray, targets: dict[int, int], rng: np.random.Generator) -> np.ndarray:
-        keep = np.ones(y.size, dtype=bool)
-        extra: list[np.ndarray] = []
-        for c in sorted(targets):
-            members = np.flatnonzero(y == c)
-            if targets[c] >= members.size and not self.replacement:
-                continue
-            keep[members] = False
-            chosen = rng.choice(members, size=targets[c], replace=self.replacement)
-            if self.replacement:
-                extra.append(chosen)
-            else:
-                keep[chosen] = True
-        kept = np.flatnonzero(keep)
-        if extra:
-            kept = np.sort(np.concatenate([kept, *extra]), kind="stable")
-        return kept.astype(np.int64)
+        return under_sample_indices(y, targets, rng, replacement=self.replacement)

@@ -1,4 +1,4 @@
-"""sampling_strategy resolution and the random samplers, checked against imbalanced-learn itself."""
+"""The random over/under-samplers on real datasets, checked against imbalanced-learn itself."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections import Counter
 import datasets
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from imblearn.over_sampling import RandomOverSampler as ImbROS
 from imblearn.under_sampling import RandomUnderSampler as ImbRUS
 
-from nlp_balance import RandomOverSampler, RandomUnderSampler, resolve_sampling_strategy
-
-NAMED = ["minority", "majority", "not minority", "not majority", "all", "auto"]
+from nlp_balance.resampling import (
+    RandomOverSampler,
+    RandomUnderSampler,
+    over_sample_indices,
+    resolve_sampling_strategy,
+    under_sample_indices,
+)
 
 
 def _imblearn_counts(y: np.ndarray, strategy, kind: str) -> dict[int, int] | type[Exception]:
@@ -28,89 +30,6 @@ def _imblearn_counts(y: np.ndarray, strategy, kind: str) -> dict[int, int] | typ
     except ValueError:
         return ValueError
     return {int(k): int(v) for k, v in Counter(y_res.tolist()).items()}
-
-
-def _ours(y: np.ndarray, strategy, kind: str) -> dict[int, int] | type[Exception]:
-    try:
-        targets = resolve_sampling_strategy(y, strategy, kind)
-    except ValueError:
-        return ValueError
-    return {c: n for c, n in targets.items() if n > 0}  # imbalanced-learn's output has no empty class
-
-
-label_arrays = (
-    st.integers(2, 6)
-    .flatmap(lambda k: st.lists(st.integers(0, k - 1), min_size=2, max_size=120))
-    .map(lambda xs: np.asarray(xs, dtype=np.int64))
-    .filter(lambda y: np.unique(y).size >= 2)
-)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(y=label_arrays, name=st.sampled_from(NAMED), kind=st.sampled_from(["over-sampling", "under-sampling"]))
-def test_named_strategies_match_imblearn(y, name, kind):
-    assert _ours(y, name, kind) == _imblearn_counts(y, name, kind)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    y=st.lists(st.integers(0, 1), min_size=2, max_size=200).map(np.asarray).filter(lambda y: np.unique(y).size == 2),
-    ratio=st.floats(0.01, 1.0),
-    kind=st.sampled_from(["over-sampling", "under-sampling"]),
-)
-def test_float_strategy_matches_imblearn_on_binary_data(y, ratio, kind):
-    assert _ours(y, ratio, kind) == _imblearn_counts(y, ratio, kind)
-
-
-@settings(max_examples=150, deadline=None)
-@given(data=st.data(), y=label_arrays, kind=st.sampled_from(["over-sampling", "under-sampling"]))
-def test_dict_and_callable_strategies_match_imblearn(data, y, kind):
-    classes, counts = np.unique(y, return_counts=True)
-    chosen = data.draw(st.lists(st.sampled_from(classes.tolist()), unique=True, min_size=1))
-    strategy = {}
-    for c in chosen:
-        n = int(counts[classes.tolist().index(c)])
-        strategy[c] = data.draw(st.integers(n, 3 * n) if kind == "over-sampling" else st.integers(0, n))
-    assert _ours(y, strategy, kind) == _imblearn_counts(y, strategy, kind)
-
-    def fn(labels):
-        return dict(strategy)
-
-    assert _ours(y, fn, kind) == _imblearn_counts(y, fn, kind)
-
-
-@pytest.mark.parametrize(
-    ("strategy", "kind", "match"),
-    [
-        ("majority", "over-sampling", "cannot be used with an over-sampler"),
-        ("minority", "under-sampling", "cannot be used with an under-sampler"),
-        ("not-majority", "over-sampling", r"unknown sampling_strategy 'not-majority'.*Did you mean 'not majority'"),
-        (0.5, "over-sampling", r"only defined for binary data; this data has 3 classes"),
-        (1.5, "over-sampling", r"must be in \(0, 1\], got 1.5"),
-        ({0: 1}, "over-sampling", r"sampling_strategy\[0\]=1 is below the 3 examples"),
-        ({2: 9}, "under-sampling", r"sampling_strategy\[2\]=9 is above the 1 examples"),
-        ({7: 9}, "over-sampling", r"names class 7, which is not present"),
-        ({"nope": 9}, "over-sampling", r"names class 'nope', which is not a known class"),
-        ({0: -1}, "under-sampling", r"is negative"),
-        (True, "over-sampling", "must be a float, a string"),
-    ],
-)
-def test_bad_strategies_name_the_value(strategy, kind, match):
-    with pytest.raises(ValueError, match=match):
-        resolve_sampling_strategy(np.array([0, 0, 0, 1, 1, 2]), strategy, kind)
-
-
-def test_one_class_is_an_error():
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        resolve_sampling_strategy(np.array([1, 1, 1]), "auto", "over-sampling")
-
-
-def test_dict_keys_may_be_label_names(trec6):
-    names = trec6["train"].features["label"].names
-    targets = resolve_sampling_strategy(
-        np.asarray(trec6["train"]["label"]), {"ABBR": 500}, "over-sampling", label_names=names
-    )
-    assert targets[names.index("ABBR")] == 500
 
 
 @pytest.mark.parametrize("strategy", ["auto", "minority", "not minority", "all", {"ABBR": 300, "LOC": 900}])
@@ -170,3 +89,37 @@ def test_under_sampler_with_replacement_matches_imblearn(trec6):
         .tolist()
     )
     assert Counter(out["label"]) == expected
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_index_rules_on_a_label_array_equal_the_samplers(trec6, replacement):
+    train = trec6["train"]
+    y = np.asarray(train["label"])
+    under = RandomUnderSampler("not minority", random_state=7, replacement=replacement)
+    under.fit_resample(train)
+    targets = resolve_sampling_strategy(y, "not minority", "under-sampling")
+    assert np.array_equal(under_sample_indices(y, targets, 7, replacement=replacement), under.sample_indices_)
+    assert np.array_equal(
+        under_sample_indices(y, targets, np.random.default_rng(7), replacement=replacement), under.sample_indices_
+    )
+    over = RandomOverSampler("all", random_state=7)
+    over.fit_resample(train)
+    assert np.array_equal(
+        over_sample_indices(y, resolve_sampling_strategy(y, "all", "over-sampling"), 7), over.sample_indices_
+    )
+    assert over.target_counts_ == dict(Counter(y[over.sample_indices_].tolist()))
+
+
+def test_under_sampling_without_replacement_keeps_untargeted_classes_whole():
+    y = np.array([0, 0, 0, 0, 1, 1, 2])
+    kept = under_sample_indices(y, {0: 2, 1: 2, 2: 1}, 0)
+    assert kept.tolist() == sorted(kept.tolist())
+    assert Counter(y[kept].tolist()) == {0: 2, 1: 2, 2: 1}
+    assert set(kept.tolist()) >= {4, 5, 6}
+
+
+def test_samplers_name_a_missing_train_split_and_a_bad_random_state(trec6):
+    with pytest.raises(KeyError, match=r"no 'train' split to resample; splits are \['test'\]"):
+        RandomOverSampler().fit_resample(datasets.DatasetDict({"test": trec6["test"]}))
+    with pytest.raises(ValueError, match="random_state must be an int, a numpy Generator or None, got '1'"):
+        RandomUnderSampler(random_state="1").fit_resample(trec6["train"])
