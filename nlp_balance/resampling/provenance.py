@@ -1,15 +1,36 @@
-"""TODO docstring."""
+"""Provenance columns: which input row each output row of the Balancer came from, and how it was made."""
 
 from __future__ import annotations
 
 import datasets
+import numpy as np
+from datasets.fingerprint import Hasher
+
+__all__ = ["AUGMENTATION_COLUMN", "SOURCE_INDEX_COLUMN", "add_provenance", "with_provenance_everywhere"]
 
 #: Provenance column: the row (in the input split) each output row was made from.
 SOURCE_INDEX_COLUMN = "source_index"
 
-
 #: Provenance column: "original", "duplicate", or the name of the augmenter that wrote the row.
 AUGMENTATION_COLUMN = "augmentation"
+
+
+def add_provenance(ds: datasets.Dataset, sources: np.ndarray, kind: str) -> datasets.Dataset:
+    """Rows with the two provenance columns: ``sources`` as source index, ``kind`` as augmentation.
+
+    For ``kind="original"`` the rows are ``ds`` itself and ``sources`` are their row numbers in the
+    input split; for any other kind they are the rows ``sources`` of ``ds``. The fingerprints are
+    derived from the input's, so ``datasets``' cache is reused across runs.
+    """
+    picked = ds if kind == "original" else ds.select(sources)
+    picked = picked.add_column(
+        SOURCE_INDEX_COLUMN,
+        sources.astype(np.int64),
+        new_fingerprint=Hasher.hash((picked._fingerprint, "src", kind)),
+    )
+    return picked.add_column(
+        AUGMENTATION_COLUMN, [kind] * len(picked), new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind))
+    )
 
 
 def with_provenance_everywhere(balanced: datasets.DatasetDict, split: str = "train") -> datasets.DatasetDict:
@@ -18,10 +39,6 @@ def with_provenance_everywhere(balanced: datasets.DatasetDict, split: str = "tra
     ``DatasetDict.push_to_hub`` needs one schema for all splits; the eval splits' text and labels stay
     untouched, they only gain the two columns that say so.
     """
-    import datasets
-    import numpy as np
-    from datasets.fingerprint import Hasher
-
     features = balanced[split].features
     out = {}
     for name, ds in balanced.items():
