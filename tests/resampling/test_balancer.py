@@ -29,18 +29,6 @@ class WordShuffle(Augmenter):
         return " ".join(words)
 
 
-class Constant(Augmenter):
-    """Always writes the same text: every output after the first is a duplicate."""
-
-    name = "test_constant"
-
-    def __init__(self, *, p: float = 1.0) -> None:
-        super().__init__(p=p)
-
-    def augment_one(self, text: str, rng: random.Random) -> str | None:
-        return "the same output every time"
-
-
 def _counts(ds: datasets.Dataset) -> dict[int, int]:
     return dict(Counter(ds["label"]))
 
@@ -112,22 +100,6 @@ def test_fingerprint_is_stable_across_runs(tmp_path, shared_data):
         fps.append(Balancer(WordShuffle(), seed=3).fit_resample(train)._fingerprint)
     other = Balancer(WordShuffle(), seed=4).fit_resample(train)._fingerprint
     assert fps[0] == fps[1] != other
-
-
-def test_exact_duplicates_from_the_augmenter_are_dropped_and_the_shortfall_reported(sms_spam):
-    train = sms_spam["train"]
-    with pytest.warns(UserWarning, match=r"could not write enough distinct new examples \(3099 short; spam: 3099\)"):
-        balancer = Balancer(Constant(), seed=0)
-        out = balancer.fit_resample(train)
-    new = out.select(range(len(train), len(out)))
-    assert Counter(new["augmentation"]) == {"test_constant": 1, "duplicate": 3099}
-    spam = next(c for c in balancer.report_.classes if c.label == "spam")
-    assert spam.synthetic == 1 and spam.duplicated == 3099 and spam.duplicates_dropped > 0
-    with pytest.raises(RuntimeError, match="could not write enough"):
-        Balancer(Constant(), on_shortfall="raise").fit_resample(train)
-    with pytest.warns(UserWarning, match="stay below their targets"):
-        short = Balancer(Constant(), on_shortfall="warn").fit_resample(train)
-    assert Counter(short["label"])[1] == 514 + 1
 
 
 def test_max_synthetic_per_example_caps_each_source(trec6):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from collections import Counter
 
 import datasets
 import pytest
@@ -80,25 +79,6 @@ def test_shard_bounds_partition(total, count):
         covered += range(lo, hi)
         assert hi - lo in (total // count, -(-total // count))
     assert covered == list(range(total))
-
-
-def _rows(ds: datasets.Dataset) -> list[tuple]:
-    return sorted(zip(ds["text"], ds["label"], ds["source_index"], ds["augmentation"]))
-
-
-@pytest.mark.parametrize("augmenter", [None, RandomSwap(aug_p=0.3)], ids=["duplicate", "random_swap"])
-def test_shards_union_equals_the_unsharded_result(trec6, augmenter):
-    train = trec6["train"]
-    whole = Balancer(augmenter, "not majority", plan="per_source", seed=3, max_synthetic_per_example=20)
-    full = whole.fit_resample(train)
-    parts = [Balancer(augmenter, "not majority", plan="per_source", seed=3, max_synthetic_per_example=20,
-                      shard=(i, 4)).fit_resample(train) for i in range(4)]
-    assert _rows(datasets.concatenate_datasets(parts)) == _rows(full)
-    # targets come from the full label column, so the union hits them exactly
-    assert dict(Counter(full["label"])) == whole.target_counts_
-    # each shard did a contiguous, non-overlapping part of the originals
-    originals = [sorted(p.filter(lambda r: r["augmentation"] == "original")["source_index"]) for p in parts]
-    assert functools.reduce(operator.iadd, originals, []) == list(range(len(train)))
 
 
 def test_sharding_the_global_plan_is_refused():
