@@ -57,13 +57,12 @@ class NamedStrategy:
 #: Every named strategy: which sampling type allows it and which classes it targets there.
 NAMED_STRATEGIES: Mapping[str, NamedStrategy] = MappingProxyType(
     {
-        # name            over-sampling targets    under-sampling targets
-        "minority": NamedStrategy(over="minority", under=None),
-        "majority": NamedStrategy(over=None, under="majority"),
+        "minority":     NamedStrategy(over="minority",     under=None),
+        "majority":     NamedStrategy(over=None,           under="majority"),
         "not minority": NamedStrategy(over="not minority", under="not minority"),
         "not majority": NamedStrategy(over="not majority", under="not majority"),
-        "all": NamedStrategy(over="all", under="all"),
-        "auto": NamedStrategy(over="not majority", under="not minority"),
+        "all":          NamedStrategy(over="all",          under="all"),
+        "auto":         NamedStrategy(over="not majority", under="not minority"),
     }
 )
 
