@@ -8,7 +8,10 @@ from typing import Any
 
 from nlp_balance.cli.options import add_data_arguments, key_values, load_source, parse_sampling_strategy
 
-__all__ = ["register", "run"]
+__all__ = ["check_output", "register", "run"]
+
+#: ``--out`` suffixes written as one file (the train split, labels as names); else a ``save_to_disk`` folder.
+_FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 
 
 def register(sub: Any) -> None:
@@ -37,7 +40,7 @@ def register(sub: Any) -> None:
                        help="compute only part I of N (e.g. 0/4) to split the work across machines; the N "
                        "outputs together equal one run with --plan per-source")
         p.add_argument("--out", required=True, metavar="PATH",
-                       help="a folder (save_to_disk of all splits), or FILE.jsonl / .parquet / .csv (train split)")
+                       help="a folder (save_to_disk of all splits), or FILE.jsonl/.csv/.tsv/.parquet (train split)")
         p.add_argument("--push-to-hub", metavar="REPO", help="also push the balanced dataset with a dataset card")
         p.add_argument("--private", action="store_true", help="with --push-to-hub: create a private repo")
         p.set_defaults(func=run)
@@ -52,6 +55,46 @@ def _augmenter(names: list[str] | None, params: dict[str, Any]) -> Any:
     return build_augmenter([(n, params) for n in names])
 
 
+def check_output(out: Path, source: str) -> None:
+    """Refuse, before any work, an ``--out`` that is, holds or lies inside the input, or a folder that is
+    not a saved dataset (it would be replaced)."""
+    target = out.expanduser().resolve()
+    blocking = next((parent for parent in target.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"--out {str(out)!r} cannot be written: {str(blocking)!r} is a file, not a folder")
+    src = Path(source).expanduser()
+    if src.exists():
+        src = src.resolve()
+        if target == src or target in src.parents or (src.is_dir() and src in target.parents):
+            raise ValueError(f"--out {str(out)!r} is, holds or lies inside the input {source!r}; write the "
+                             "output elsewhere")
+    if out.suffix.lower() in _FILE_SUFFIXES:
+        if target.is_dir():
+            raise ValueError(f"--out {str(out)!r} is a folder; give a new file name")
+        return
+    if target.is_file():
+        raise ValueError(f"--out {str(out)!r} is a file; give a folder (or a .jsonl/.csv/.parquet file name)")
+    if target.is_dir() and any(target.iterdir()) and not (target / "dataset_dict.json").is_file():
+        raise ValueError(f"--out {str(out)!r} is a folder that holds something other than a saved dataset; "
+                         "refusing to replace it")
+
+
+def _check_push(repo_id: str | None) -> None:
+    """Fail before the work when a push cannot happen (offline, or no Hugging Face token)."""
+    if not repo_id:
+        return
+    import os
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise ValueError("--push-to-hub needs the network, but HF_HUB_OFFLINE=1")
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().whoami()
+    except Exception as err:  # no token, a bad token, or no network: all mean the push would fail
+        raise ValueError(f"--push-to-hub {repo_id!r}: cannot reach the Hub as a logged-in user ({err})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Balance the train split of SOURCE, print before/after, write it to ``--out`` (and the Hub)."""
     import datasets
@@ -59,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     from nlp_balance.data.distribution import class_distribution, format_distribution
     from nlp_balance.resampling.balancer import Balancer
 
+    out = Path(args.out)
+    check_output(out, args.source)
+    _check_push(args.push_to_hub)
     augmenter = _augmenter(args.augmenter, key_values(args.aug_param, "--aug-param"))
     shard = None
     if args.shard is not None:
@@ -91,21 +137,18 @@ def run(args: argparse.Namespace) -> int:
               "the balanced split)")
     print("train split before and after balancing:")
     print(format_distribution({"before": before, "after": after}))
-    out = Path(args.out)
-    suffix = out.suffix.lower()
-    train = balanced["train"]
-    if suffix in (".jsonl", ".json"):
-        train.to_json(str(out), lines=True, force_ascii=False)
-    elif suffix == ".parquet":
-        train.to_parquet(str(out), batch_size=50_000)  # bounded memory: the default batch can be the whole split
-    elif suffix == ".csv":
-        train.to_csv(str(out), index=False)
+    if out.suffix.lower() in _FILE_SUFFIXES:
+        from nlp_balance.data import write_split
+
+        write_split(balanced["train"], out, label_column=args.label_column)
     else:
         from nlp_balance.reporting import write_dataset_card
+        from nlp_balance.utils.atomic import atomic_directory
 
-        balanced.save_to_disk(str(out))
-        write_dataset_card(out, balanced, source=str(args.source), balancer=balancer, before=before,
-                           label_column=args.label_column, text_column=args.text_column)
+        with atomic_directory(out) as staging:
+            balanced.save_to_disk(str(staging))
+            write_dataset_card(staging, balanced, source=str(args.source), balancer=balancer, before=before,
+                               label_column=args.label_column, text_column=args.text_column)
     print(f"balanced data written to {out}")
     if args.push_to_hub:
         from nlp_balance.reporting import push_balanced_dataset

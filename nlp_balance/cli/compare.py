@@ -22,6 +22,10 @@ def run(args: argparse.Namespace) -> int:
     """Print the comparison table; write compare.md and compare.png with ``--out``."""
     from nlp_balance.reporting import COMPARE_MD_FILENAME, COMPARE_PNG_FILENAME, compare_runs
 
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; give a folder for {COMPARE_MD_FILENAME} and "
+                         f"{COMPARE_PNG_FILENAME}")
+
     result = compare_runs(args.runs, out=args.out, include_baselines=not args.no_baselines)
     print(result.to_text())
     if args.out:

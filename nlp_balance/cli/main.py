@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from nlp_balance.cli import balance, compare, demo, evaluate, inspect, predict, train, wordnet
 
-__all__ = ["VERBS", "build_parser", "main"]
+__all__ = ["VERBS", "build_parser", "describe_error", "main"]
 
 #: The verb modules, in the order ``--help`` lists them.
 VERBS = (inspect, balance, train, compare, evaluate, predict, demo, wordnet)
@@ -32,8 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Failures that come from the input (data, recipe, paths, network, missing extras): shown without their type.
+_INPUT_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, OSError, TypeError, ImportError)
+
+
+def describe_error(err: BaseException) -> str:
+    """One line for ``err``: its message (the type too when it is not an input error), newlines folded."""
+    message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+    message = " ".join(part.strip() for part in str(message).splitlines() if part.strip()) or type(err).__name__
+    return message if isinstance(err, _INPUT_ERRORS) else f"{type(err).__name__}: {message}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``nlp-balance`` console script."""
+    """Entry point of the ``nlp-balance`` console script.
+
+    Every failure is one ``error:`` line on stderr and exit status 2 (``--verbose`` shows the
+    traceback instead); Ctrl-C is one line and status 130. Outputs are written atomically, so an
+    interrupted command leaves the previous output or none.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -43,15 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_info()
-    from nlp_balance.data.validation import DataValidationError
-
     try:
         code = int(args.func(args) or 0)
-    except (DataValidationError, FileNotFoundError, KeyError, ValueError, PermissionError) as err:
+    except KeyboardInterrupt:
         if args.verbose:
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"error: {message}", file=sys.stderr)
+        print("error: interrupted; no output was left half-written", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.verbose:
+            raise
+        print(f"error: {describe_error(err)} (--verbose shows the traceback)", file=sys.stderr)
         return 2
     from nlp_balance.utils.distributed import finish_distributed
 

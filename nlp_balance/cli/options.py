@@ -47,10 +47,13 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
     p.add_argument("--name", default=None, help="Hub dataset configuration name")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of local csv/tsv/json/jsonl files (default: strict UTF-8), e.g. latin-1")
     p.add_argument(
         "--drop-invalid",
         action="store_true",
-        help="drop rows with missing/blank text or missing labels (and report how many) instead of failing",
+        help="drop rows with missing/blank text, or missing, blank, mixed-type or whitespace-variant labels "
+        "(and report how many of each) instead of failing",
     )
 
 
@@ -64,6 +67,7 @@ def load_source(args: argparse.Namespace) -> Any:
         args.label_column,
         name=args.name,
         drop_invalid=args.drop_invalid,
+        encoding=args.encoding,
         return_report=True,
     )
     if report.total_dropped:

@@ -8,6 +8,7 @@ and ``nlp-balance evaluate``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -111,18 +112,37 @@ def load_classifier(
 
     from nlp_balance.evaluation.decision_rules import load_posthoc
 
-    path = Path(path_or_id)
-    if path.is_dir() and (path / "model").is_dir() and not (path / "config.json").exists():
-        path = path / "model"  # a run folder: use its model
-    if (path / "ensemble.json").is_file():  # an EasyEnsemble folder: members' probabilities averaged
+    path = _model_folder(path_or_id)
+    if path is not None and (path / ENSEMBLE_FILENAME).is_file():  # members' probabilities averaged
         return load_ensemble(path, max_length=max_length, device=device)
-    source = str(path) if path.exists() else str(path_or_id)
+    source = str(path) if path is not None else str(path_or_id)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     model = AutoModelForSequenceClassification.from_pretrained(source, trust_remote_code=trust_remote_code)
     target = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(target)
-    posthoc = load_posthoc(source) if path.is_dir() else None
+    posthoc = load_posthoc(source) if path is not None else None
     return TextClassifier(model, tokenizer, posthoc=posthoc, max_length=max_length)
+
+
+def _model_folder(path_or_id: str | Path) -> Path | None:
+    """The local folder to load (a run folder's ``model/``), ``None`` for a Hub id; a path that is
+    neither a model folder nor a Hub id is a ``FileNotFoundError`` that says what the folder lacks."""
+    path = Path(path_or_id).expanduser()
+    if not path.exists():
+        text = str(path_or_id)
+        if text.startswith((".", "/", "~")) or text.count("/") > 1 or os.sep + os.sep in text:
+            raise FileNotFoundError(f"model folder not found: {text!r}")
+        return None  # a Hub id such as "user/model"
+    if not path.is_dir():
+        raise FileNotFoundError(f"{str(path)!r} is a file; give a model folder, a run folder or a Hub id")
+    if (path / "config.json").is_file() or (path / ENSEMBLE_FILENAME).is_file():
+        return path
+    if (path / "model").is_dir():
+        return _model_folder(path / "model")  # a run folder: its model
+    if (path / "run_info.json").is_file():
+        raise FileNotFoundError(f"run folder {str(path)!r} has no model/ folder (it was deleted, or the run had "
+                                "output.save_model: false)")
+    raise FileNotFoundError(f"{str(path)!r} is not a model folder: it has no config.json")
 
 
 #: Name of the file that marks a folder as a saved ensemble.

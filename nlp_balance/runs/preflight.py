@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nlp_balance.data import label_array
+from nlp_balance.data import label_array, require_classes
 from nlp_balance.resampling import resolve_sampling_strategy
 from nlp_balance.runs.methods import check_method_options
 from nlp_balance.runs.recipe import Recipe, RecipeError
@@ -41,13 +41,9 @@ def preflight(recipe: Recipe, *, resume: bool = False) -> PreflightReport:
     splits = prepare_splits(recipe)
     label_col = recipe.dataset.label_column
     names = list(splits["train"].features[label_col].names)
+    require_classes(splits, label_col, split="train")
     train_y = label_array(splits["train"], label_col)
     counts = np.bincount(train_y, minlength=len(names))
-    present = [n for n, c in zip(names, counts) if c]
-    if len(present) < 2:
-        only = f"{present[0]!r} ({int(counts.max())} rows)" if present else "none"
-        raise RecipeError(f"the train split of {recipe.dataset.source!r} has {len(present)} class(es) ({only}); "
-                          "a classifier needs examples of at least two classes")
     missing = [n for n, c in zip(names, counts) if not c]
     if missing:
         logger.warning("the train split has no example of class(es) %s, which the other splits or "
@@ -59,16 +55,16 @@ def preflight(recipe: Recipe, *, resume: bool = False) -> PreflightReport:
 
 
 def _check_output(recipe: Recipe) -> None:
-    """``output.dir`` must be a folder (or nothing yet), and neither be nor hold the data source."""
+    """``output.dir`` must be a folder (or nothing yet), apart from the data source."""
     run_dir = recipe.run_dir.resolve()
     if run_dir.exists() and not run_dir.is_dir():
         raise RecipeError(f"output.dir {str(recipe.run_dir)!r} is a file, not a folder")
     source = Path(os.path.expanduser(recipe.dataset.source))
     if source.exists():
         source = source.resolve()
-        if run_dir == source or run_dir in source.parents:
-            raise RecipeError(f"output.dir {str(recipe.run_dir)!r} is or holds the data source {str(source)!r}; "
-                              "the run folder is replaced as a whole, so the input would be lost")
+        if run_dir == source or run_dir in source.parents or (source.is_dir() and source in run_dir.parents):
+            raise RecipeError(f"output.dir {str(recipe.run_dir)!r} is, holds or lies inside the data source "
+                              f"{str(source)!r}; the run folder is replaced as a whole: keep it apart from the input")
 
 
 def _check_model(recipe: Recipe) -> None:

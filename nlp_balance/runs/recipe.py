@@ -63,12 +63,20 @@ class DatasetConfig:
     max_train_samples: int | None = None
     drop_invalid: bool = False
     label_names: list[str] | None = None
+    encoding: str | None = None
 
     def _check(self, path: str) -> None:
         if not 0.0 < self.validation_size < 0.5:
             raise RecipeError(f"{path}.validation_size must be in (0, 0.5), got {self.validation_size!r}")
         if self.max_train_samples is not None and self.max_train_samples < 2:
             raise RecipeError(f"{path}.max_train_samples must be >= 2, got {self.max_train_samples!r}")
+        if self.encoding is not None:
+            from nlp_balance.data import resolve_encoding
+
+            try:
+                resolve_encoding(self.encoding)
+            except ValueError as err:
+                raise RecipeError(f"{path}.encoding: {err}") from None
 
 
 @dataclass
@@ -403,13 +411,36 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise RecipeError(f"key {key!r} is given twice (lines {seen[key]} and {line}); "
+                                  "YAML would silently keep the last one")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Recipe:
-    """Read a YAML recipe (``yaml.safe_load``), apply ``--set`` overrides, and validate it."""
+    """Read a YAML recipe (safe loading only; a key given twice is an error), apply ``--set`` overrides,
+    and validate it."""
     path = Path(path)
-    if not path.exists():
-        raise RecipeError(f"recipe file not found: {path}")
+    if not path.is_file():
+        raise RecipeError(f"recipe file not found: {path}" if not path.exists() else f"{path} is not a file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise RecipeError(f"{path} is not UTF-8 text (byte {err.object[err.start]:#04x} on line {line})") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except RecipeError as err:
+        raise RecipeError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

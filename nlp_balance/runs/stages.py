@@ -90,7 +90,7 @@ def prepare_splits(recipe: Recipe) -> datasets.DatasetDict:
     """
     cfg = recipe.dataset
     dd = load_text_dataset(cfg.source, cfg.text_column, cfg.label_column, name=cfg.name,
-                           label_names=cfg.label_names, drop_invalid=cfg.drop_invalid)
+                           label_names=cfg.label_names, drop_invalid=cfg.drop_invalid, encoding=cfg.encoding)
     if not isinstance(dd, datasets.DatasetDict):
         dd = datasets.DatasetDict({cfg.train_split: dd})
     if cfg.train_split not in dd:

@@ -198,3 +198,26 @@ def test_custom_text_and_label_columns_train_evaluate_predict_and_report(tmp_pat
     assert evaluated["macro_f1"] == pytest.approx(json.loads((run / "metrics.json").read_text())["test"]["macro_f1"])
     assert main(["predict", str(run), "What does NASA stand for ?", "--max-length", "24"]) == 0
     assert capsys.readouterr().out.split("\t")[0] in info["label_names"]
+
+
+def test_an_interrupted_run_keeps_the_previous_run_folder(tmp_path, tiny_bert_dir, shared_data, monkeypatch):
+    recipe = tmp_path / "r.yaml"
+    run = tmp_path / "run"
+    recipe.write_text("\n".join([
+        "name: keep", "seed: 3", "dataset:", f"  source: {shared_data / 'sms_spam'}", "  max_train_samples: 80",
+        "model:", f"  name_or_path: {tiny_bert_dir}", "  max_length: 16",
+        "training: {num_train_epochs: 1, per_device_train_batch_size: 16}", "output:", f"  dir: {run}",
+    ]) + "\n")
+    assert main(["train", str(recipe)]) == 0
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+    from nlp_balance.training import BalancedTrainer
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(BalancedTrainer, "train", interrupted)
+    assert main(["train", str(recipe)]) == 130
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
