@@ -13,7 +13,9 @@ from .filters import DuplicateFilter, SimilarityFilter
 from .noise import CharNoise
 from .shuffle import SentenceShuffle
 from .synonym import SynonymReplacement
-from .wordnet import WordNetNotFoundError, ensure_wordnet, find_wordnet, load_synonym_table, load_wordnet
+from .synonym_table import SynonymTable, load_synonym_table
+from .wordnet import check_wordnet
+from .wordnet_database import WordNetLocation, WordNetNotFoundError, ensure_wordnet, find_wordnet, load_wordnet
 
 __all__ = [
     "AUGMENTERS",
@@ -31,8 +33,11 @@ __all__ = [
     "SimilarityFilter",
     "SomeOf",
     "SynonymReplacement",
+    "SynonymTable",
+    "WordNetLocation",
     "WordNetNotFoundError",
     "build_augmenter",
+    "check_wordnet",
     "ensure_wordnet",
     "example_rng",
     "find_wordnet",

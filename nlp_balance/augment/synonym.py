@@ -1,6 +1,6 @@
 """WordNet synonym replacement that keeps inflection, case and everything around the replaced words.
 
-Synonyms come from the precomputed table of :mod:`nlp_balance.augment.wordnet` (no WordNet query per
+Synonyms come from the precomputed table of :mod:`nlp_balance.augment.synonym_table` (no WordNet query per
 call). A word is looked up as is, or through WordNet's exception lists and suffix rules ("films" ->
 "film" + plural); a synonym is then inflected the same way ("movie" -> "movies"), and synonyms whose
 inflection cannot be derived safely (irregular verbs with two past forms) are skipped.
@@ -26,8 +26,8 @@ from operator import not_
 from typing import Any
 
 from .base import Augmenter, _check_probability, register_augmenter
+from .synonym_table import SynonymTable, load_synonym_table
 from .text import Protector, match_case, resolve_stopwords, split_words
-from .wordnet import SynonymTable, load_synonym_table
 
 try:  # optional compiled pieces loop (setup.py); the Python loop below gives the same output
     from . import _synonym_native as _NATIVE

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.synonym import SynonymReplacement, _shared_lookup, aug_count, inflect
+from nlp_balance.augment.synonym_table import load_synonym_table
 from nlp_balance.augment.text import tokenize
-from nlp_balance.augment.wordnet import load_synonym_table
 
 
 @pytest.fixture(scope="module")
