@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import register_augmenter
-from .synonym import SynonymReplacement, WordAugmenter, aug_count
+from .synonym import SynonymReplacement
 from .text import splice, tokenize
+from .word_augmenter import WordAugmenter, aug_count
 
 __all__ = ["EDA", "RandomDeletion", "RandomInsertion", "RandomSwap"]
 

@@ -1,9 +1,8 @@
 """WordNet synonym replacement that keeps inflection, case and everything around the replaced words.
 
-Synonyms come from the precomputed table of :mod:`nlp_balance.augment.synonym_table` (no WordNet query per
-call). A word is looked up as is, or through WordNet's exception lists and suffix rules ("films" ->
-"film" + plural); a synonym is then inflected the same way ("movie" -> "movies"), and synonyms whose
-inflection cannot be derived safely (irregular verbs with two past forms) are skipped.
+Candidates come from :mod:`.synonym_lookup` (the precomputed table of :mod:`.synonym_table`, no
+WordNet query per call): a word is read as base + inflection and its synonyms are inflected the
+same way (:mod:`.inflection`); synonyms whose inflection cannot be derived safely are skipped.
 
 Speed: with the built-in protected patterns only, a text is split at spaces; a piece of letters only
 is one word, and the words of other pieces (punctuation, protected spans) are memoised per process.
@@ -12,12 +11,11 @@ the whole text is tokenized each time; both paths give the same text for the sam
 loop over a batch also exists compiled (``_synonym_native``, built at install when a C compiler is
 there) and gives the same text as the Python loop. It calls back into this module for piece
 analysis, first look-ups and case matching, but repeats :func:`_starts_sentence` in C: a change to
-that rule must be made in both places (tests/test_augment_synonym_native.py compares them).
+that rule must be made in both places (tests/augment/test_synonym_native.py compares them).
 """
 
 from __future__ import annotations
 
-import math
 import random
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -25,129 +23,16 @@ from itertools import accumulate, compress
 from operator import not_
 from typing import Any
 
-from .base import Augmenter, _check_probability, register_augmenter
-from .synonym_table import SynonymTable, load_synonym_table
-from .text import Protector, match_case, resolve_stopwords, split_words
+from .base import register_augmenter
+from .text import match_case, split_words
+from .word_augmenter import WordAugmenter, aug_count
 
 try:  # optional compiled pieces loop (setup.py); the Python loop below gives the same output
     from . import _synonym_native as _NATIVE
 except ImportError:  # pragma: no cover - depends on the install having had a C compiler
     _NATIVE = None
 
-__all__ = ["SynonymLookup", "SynonymReplacement", "inflect", "word_analyses"]
-
-_VOWELS = frozenset("aeiou")
-# Verbs whose past tense is spelled like the base form; WordNet's verb.exc does not list them.
-_INVARIANT_PAST = frozenset(
-    "bet bid broadcast burst cast cost cut fit forecast hit hurt let put quit read rid set shed shut "
-    "slit split spread thrust upset wet".split()
-)
-_NOUN_RULES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"),
-               ("ies", "y"), ("s", ""))
-_VERB_RULES = (("ies", "y", "3sg"), ("es", "e", "3sg"), ("es", "", "3sg"), ("s", "", "3sg"),
-               ("ed", "e", "ed"), ("ed", "", "ed"), ("ing", "e", "ing"), ("ing", "", "ing"))
-_THIRD_PERSON = {"be": "is", "have": "has", "do": "does", "go": "goes"}
-
-
-def word_analyses(word: str, pos: str, table: SynonymTable) -> list[tuple[str, str | None]]:
-    """``(base, inflection)`` readings of a lower-case ``word`` as ``pos`` (``n`` or ``v``).
-
-    Inflections: ``None`` (the word is a lemma), ``"pl"`` (plural noun), ``"3sg"``, ``"ed"``, ``"ing"``.
-    Only bases that have synonyms in ``table`` are returned.
-    """
-    known = table.synonyms[pos]
-    if word in known:
-        return [(word, None)]
-    out: list[tuple[str, str | None]] = []
-    for base in table.exceptions.get(pos, {}).get(word, ()):
-        if base in known:
-            if pos == "n":
-                out.append((base, "pl"))
-            elif word.endswith("ing"):
-                out.append((base, "ing"))
-            elif _THIRD_PERSON.get(base) == word:
-                out.append((base, "3sg"))
-            else:
-                out.append((base, "ed"))
-    if out:
-        return out
-    if pos == "n":
-        for suffix, repl in _NOUN_RULES:
-            if word.endswith(suffix) and len(word) > len(suffix) + 1:
-                base = word[: -len(suffix)] + repl
-                if base in known and not word.endswith("ss"):
-                    out.append((base, "pl"))
-                    break
-    elif pos == "v":
-        seen: set[str] = set()
-        for suffix, repl, infl in _VERB_RULES:
-            if word.endswith(suffix) and len(word) > len(suffix) + 1:
-                base = word[: -len(suffix)] + repl
-                if base in known and base not in seen and not word.endswith("ss"):
-                    seen.add(base)
-                    out.append((base, infl))
-    return out
-
-
-def _regular_s(word: str) -> str:
-    if word.endswith(("s", "x", "z", "ch", "sh")):
-        return word + "es"
-    if len(word) > 1 and word.endswith("y") and word[-2] not in _VOWELS:
-        return word[:-1] + "ies"
-    return word + "s"
-
-
-def _verb_form(head: str, infl: str, table: SynonymTable) -> str | None:
-    forms = table.irregular.get("v", {}).get(head, ())
-    if infl == "3sg":
-        return _THIRD_PERSON.get(head) or _regular_s(head)
-    if infl == "ing":
-        for f in forms:
-            if f.endswith("ing"):
-                return f
-        if head.endswith("ie"):
-            return head[:-2] + "ying"
-        if head.endswith("e") and not head.endswith(("ee", "oe", "ye")) and len(head) > 2:
-            return head[:-1] + "ing"
-        return head + "ing"
-    # past tense / participle: must be unambiguous
-    past = sorted({f for f in forms if not f.endswith("ing") and f != _THIRD_PERSON.get(head)})
-    if head in _THIRD_PERSON:
-        return None
-    if len(past) == 1 and not past[0].endswith("en"):
-        return past[0]  # "made", "said"; a lone "-en" form ("molten") is a participle, the past is unknown
-    if past:
-        return None  # "saw"/"seen": which one the text needs is unknown, so skip this synonym
-    if head in _INVARIANT_PAST:
-        return head
-    if head.endswith("e"):
-        return head + "d"
-    if len(head) > 1 and head.endswith("y") and head[-2] not in _VOWELS:
-        return head[:-1] + "ied"
-    return head + "ed"
-
-
-def inflect(synonym: str, pos: str, inflection: str | None, table: SynonymTable) -> str | None:
-    """Inflect a synonym (possibly multi-word) like the word it replaces; ``None`` if that is unsafe.
-
-    Nouns inflect their last word ("motion picture" -> "motion pictures"), verbs their first
-    ("take off" -> "took off").
-    """
-    if inflection is None:
-        return synonym
-    words = synonym.split(" ")
-    if pos == "n":
-        last = words[-1]
-        irregular = table.irregular.get("n", {}).get(last)
-        words[-1] = irregular[0] if irregular else _regular_s(last)
-        return " ".join(words)
-    if pos == "v":
-        form = _verb_form(words[0], inflection, table)
-        if form is None:
-            return None
-        words[0] = form
-        return " ".join(words)
-    return None
+__all__ = ["SynonymReplacement"]
 
 
 def _starts_sentence(separator: str) -> bool:
@@ -157,128 +42,6 @@ def _starts_sentence(separator: str) -> bool:
     """
     tail = separator.rstrip(" \t\"'([\u201c\u2018")
     return tail[-1:] in (".", "!", "?", ":", "\n", "\u2026") or "\n" in separator
-
-
-class SynonymLookup:
-    """Memoised word -> candidate replacements (already inflected), for one table and POS setting."""
-
-    _MAX_MEMO = 500_000
-
-    def __init__(self, table: SynonymTable, pos_filter: bool = False) -> None:
-        self.table = table
-        self.pos_filter = pos_filter
-        self._memo: dict[str, tuple[str, ...]] = {}
-
-    def __call__(self, word: str) -> tuple[str, ...]:
-        """Candidates for a lower-case ``word`` (empty when it has none)."""
-        found = self._memo.get(word)
-        if found is None:
-            if len(self._memo) >= self._MAX_MEMO:
-                self._memo.clear()
-            found = self._memo[word] = self._compute(word)
-        return found
-
-    def _compute(self, word: str) -> tuple[str, ...]:
-        table = self.table
-        readings: list[tuple[str, str, str | None]] = []
-        for pos in "nvar":
-            if word in table.synonyms[pos]:
-                readings.append((pos, word, None))
-            elif pos in "nv":
-                readings.extend((pos, base, infl) for base, infl in word_analyses(word, pos, table))
-        if self.pos_filter:
-            readings = [r for r in readings if table.dominant.get(r[1], r[0]) == r[0]]
-        out: list[str] = []
-        seen = {word}
-        for pos, base, infl in readings:
-            for syn in table.synonyms[pos][base]:
-                form = inflect(syn, pos, infl, table)
-                if form is not None and form not in seen:
-                    seen.add(form)
-                    out.append(form)
-        return tuple(out)
-
-
-_LOOKUPS: dict[tuple[int, bool], SynonymLookup] = {}
-
-
-def _shared_lookup(pos_filter: bool) -> SynonymLookup:
-    table = load_synonym_table()
-    key = (id(table), pos_filter)
-    if key not in _LOOKUPS:
-        _LOOKUPS[key] = SynonymLookup(table, pos_filter)
-    return _LOOKUPS[key]
-
-
-def _check_counts(aug_p: float, aug_min: int, aug_max: int | None) -> None:
-    _check_probability("aug_p", aug_p)
-    if not isinstance(aug_min, int) or isinstance(aug_min, bool) or aug_min < 0:
-        raise ValueError(f"aug_min must be an integer >= 0, got {aug_min!r}")
-    if aug_max is not None and (not isinstance(aug_max, int) or isinstance(aug_max, bool) or aug_max < 1):
-        raise ValueError(f"aug_max must be None or an integer >= 1, got {aug_max!r}")
-    if aug_max is not None and aug_max < aug_min:
-        raise ValueError(f"aug_max ({aug_max}) must not be smaller than aug_min ({aug_min})")
-
-
-def aug_count(n_words: int, aug_p: float, aug_min: int, aug_max: int | None) -> int:
-    """Words to change: ``ceil(aug_p * n_words)`` clamped to ``[aug_min, aug_max]`` (nlpaug's rule)."""
-    n = math.ceil(aug_p * n_words - 1e-9)
-    if n < aug_min:
-        n = aug_min
-    if aug_max is not None and n > aug_max:
-        n = aug_max
-    return n
-
-
-class WordAugmenter(Augmenter):
-    """Shared set-up of the word-level augmenters: counts, stopwords and protected spans (not registered)."""
-
-    def _setup_words(
-        self,
-        aug_p: float,
-        aug_min: int,
-        aug_max: int | None,
-        stopwords: Sequence[str] | None,
-        protected_words: Sequence[str],
-        protected_patterns: Sequence[Any],
-    ) -> None:
-        _check_counts(aug_p, aug_min, aug_max)
-        self.aug_p, self.aug_min, self.aug_max = float(aug_p), aug_min, aug_max
-        self._stop = resolve_stopwords(stopwords)
-        self._protector = Protector(protected_words, protected_patterns)
-
-    def _is_stopword(self, low: str) -> bool:
-        if "\u2019" in low:
-            low = low.replace("\u2019", "'")
-        return low in self._stop
-
-    def _lookup(self) -> SynonymLookup:
-        return self.resource("synonyms", lambda: _shared_lookup(bool(getattr(self, "pos_filter", False))))
-
-    def _candidates(self) -> dict[str, tuple[str, ...]]:
-        """Per-process memo: word as written -> its candidates (``()`` for stopwords and unknown words)."""
-        return self.resource("candidates", dict)
-
-    def _fill(self, word: str, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-        low = word.lower()
-        found = () if self._is_stopword(low) else self._lookup()(low)
-        if len(memo) >= 200_000:
-            memo.clear()
-        memo[word] = found
-        return found
-
-    def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random]) -> list[str | None]:
-        """Augment a batch; resources are fetched once per batch (see :meth:`Augmenter.augment_batch`)."""
-        if len(texts) != len(rngs):
-            raise ValueError(f"got {len(texts)} texts but {len(rngs)} random generators")
-        out: list[str | None] = []
-        for text, rng in zip(texts, rngs):
-            if not self._should_apply(rng):
-                out.append(None)
-                continue
-            result = self.augment_one(text, rng)
-            out.append(None if result is None or result == text else result)
-        return out
 
 
 @register_augmenter

@@ -11,7 +11,7 @@ from conftest import BENCH_DATA as DATA
 
 from nlp_balance.augment.base import example_rng
 from nlp_balance.augment.eda import EDA, RandomDeletion, RandomInsertion, RandomSwap
-from nlp_balance.augment.synonym import _shared_lookup
+from nlp_balance.augment.synonym_lookup import shared_lookup
 
 WORD = re.compile(r"[A-Za-z]+(?:['-][A-Za-z]+)*")
 
@@ -65,7 +65,7 @@ def test_deletion_spacing(text: str, deleted: str, expected: str) -> None:
 def test_random_insertion_adds_synonyms_of_words_in_the_text() -> None:
     """Oracle: the output is the input with " <synonym of one of its words>" inserted after word ends."""
     aug = RandomInsertion(aug_p=0.2)
-    lookup = _shared_lookup(False)
+    lookup = shared_lookup(False)
     changed = 0
     for i, text in enumerate(REAL[:100]):
         out = aug(text, seed=i)
