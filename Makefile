@@ -22,5 +22,7 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
+## make lint: ruff, and the layer contracts (imports point down only, no circles).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nlp_balance tests benchmarks recipes data scripts
+	$(VENV)/bin/ruff check nlp_balance tests benchmarks recipes data scripts docs
+	$(VENV)/bin/lint-imports

@@ -211,7 +211,7 @@ def run_fast_one(sess: Session, prep: Prepared, method: str, params: dict[str, A
         ros.fit_resample(prep.dd["train"])
         x_tr, y_tr = x_tr[ros.sample_indices_], y_tr[ros.sample_indices_]
     elif kind == "smote":
-        from nlp_balance.resampling.embedding_smote import EmbeddingSMOTE
+        from nlp_balance.resampling import EmbeddingSMOTE
 
         sm = EmbeddingSMOTE(sampling_strategy=params["sampling_strategy"], k_neighbors=params["k_neighbors"],
                             random_state=seed)

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     import datasets
 
     from nlp_balance.data.distribution import class_distribution, format_distribution
-    from nlp_balance.resampling.balancer import Balancer
+    from nlp_balance.resampling import Balancer
 
     out = Path(args.out)
     check_output(out, args.source)
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     augmenter = _augmenter(args.augmenter, key_values(args.aug_param, "--aug-param"))
     shard = None
     if args.shard is not None:
-        from nlp_balance.resampling.sharding import parse_shard
+        from nlp_balance.resampling import parse_shard
 
         shard = parse_shard(args.shard)
         if args.plan == "global" and augmenter is not None:

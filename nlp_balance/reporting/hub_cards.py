@@ -26,14 +26,14 @@ from nlp_balance.evaluation.decision_rules import POSTHOC_FILENAME, load_posthoc
 from nlp_balance.evaluation.metrics import sanitize_label_names
 from nlp_balance.reporting.card_markdown import card_text, json_block, plain, save_card, table
 from nlp_balance.reporting.run_folder import read_metrics, read_run_info, run_dir_of_model
-from nlp_balance.resampling.provenance import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN
+from nlp_balance.resampling import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN
 from nlp_balance.utils.versions import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
 
     from nlp_balance.data.distribution import ClassDistribution
-    from nlp_balance.resampling.balancer import Balancer
+    from nlp_balance.resampling import Balancer
 
 __all__ = [
     "TAGS",

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
 from nlp_balance.reporting.hub_cards import dataset_card, with_metadata, write_model_card
-from nlp_balance.resampling.provenance import with_provenance_everywhere
+from nlp_balance.resampling import with_provenance_everywhere
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
 
     from nlp_balance.data.distribution import ClassDistribution
-    from nlp_balance.resampling.balancer import Balancer
+    from nlp_balance.resampling import Balancer
 
 logger = logging.getLogger(__name__)
 

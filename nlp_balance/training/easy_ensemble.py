@@ -100,7 +100,7 @@ class EasyEnsemble:
         """
         import datasets
 
-        from nlp_balance.resampling.samplers import RandomUnderSampler, _random_state, resolve_sampling_strategy
+        from nlp_balance.resampling import resolve_sampling_strategy, under_sample_indices
 
         column = self.label_column
         if column not in dataset.column_names:
@@ -115,11 +115,7 @@ class EasyEnsemble:
         feature = dataset.features[column]
         names = feature.names if isinstance(feature, datasets.ClassLabel) else None
         targets = resolve_sampling_strategy(y, self.sampling_strategy, "under-sampling", label_names=names)
-        out = []
-        for seed in self.member_seeds:
-            sampler = RandomUnderSampler(self.sampling_strategy, random_state=seed, replacement=False,
-                                         label_column=column)
-            out.append(np.asarray(sampler._select_indices(y, targets, _random_state(seed)), dtype=np.int64))
+        out = [np.asarray(under_sample_indices(y, targets, seed), dtype=np.int64) for seed in self.member_seeds]
         return out
 
     def member_subsets(self, dataset: Any) -> list[Any]:

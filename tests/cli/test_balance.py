@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import operator
 import shutil
 from pathlib import Path
 
@@ -50,3 +53,20 @@ def test_an_interrupted_folder_write_keeps_the_previous_output(tmp_path, monkeyp
     assert {k: len(v) for k, v in after.items()} == rows
     assert after["train"]["text"] == before["train"]["text"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(TMP_PREFIX)] == []
+
+
+def test_cli_shards_add_up(tmp_path, shared_data, capsys):
+    src = tmp_path / "data.jsonl"
+    lines = (shared_data / "sms_spam" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:400]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    common = [str(src), "--augmenter", "random_swap", "--seed", "2"]
+    assert main(["balance", *common, "--plan", "per-source", "--out", str(tmp_path / "all.jsonl")]) == 0
+    for i in range(3):
+        assert main(["balance", *common, "--shard", f"{i}/3", "--out", str(tmp_path / f"s{i}.jsonl")]) == 0
+    capsys.readouterr()
+
+    def read(path):
+        return sorted(json.dumps(json.loads(line), sort_keys=True) for line in path.read_text().splitlines())
+
+    union = sorted(functools.reduce(operator.iadd, (read(tmp_path / f"s{i}.jsonl") for i in range(3)), []))
+    assert union == read(tmp_path / "all.jsonl")

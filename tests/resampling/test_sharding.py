@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import json
-import operator
-
 import datasets
 import pytest
 
 from nlp_balance import Balancer, load_text_dataset
 from nlp_balance.augment import CharNoise, Compose, RandomSwap
-from nlp_balance.cli.main import main
 from nlp_balance.resampling.sharding import augment_dataset, augment_iterable, parse_shard, shard_bounds
 
 
@@ -86,23 +81,6 @@ def test_sharding_the_global_plan_is_refused():
         Balancer(RandomSwap(), shard=(0, 2))
     with pytest.raises(ValueError, match="0 <= index < count"):
         Balancer(shard=(2, 2))
-
-
-def test_cli_shards_add_up(tmp_path, shared_data, capsys):
-    src = tmp_path / "data.jsonl"
-    lines = (shared_data / "sms_spam" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:400]
-    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    common = [str(src), "--augmenter", "random_swap", "--seed", "2"]
-    assert main(["balance", *common, "--plan", "per-source", "--out", str(tmp_path / "all.jsonl")]) == 0
-    for i in range(3):
-        assert main(["balance", *common, "--shard", f"{i}/3", "--out", str(tmp_path / f"s{i}.jsonl")]) == 0
-    capsys.readouterr()
-
-    def read(path):
-        return sorted(json.dumps(json.loads(line), sort_keys=True) for line in path.read_text().splitlines())
-
-    union = sorted(functools.reduce(operator.iadd, (read(tmp_path / f"s{i}.jsonl") for i in range(3)), []))
-    assert union == read(tmp_path / "all.jsonl")
 
 
 def test_loaded_stream_from_files_matches(tmp_path, shared_data):
