@@ -18,23 +18,25 @@ results that differ from the source form the example's *variant pool*, best firs
   ``k % len(pool)``.
 * Without ``copies``, the variant is picked from the pool with the example's ``rng``.
 
-Sampling is exact categorical sampling (temperature, top-k, top-p), implemented as the Gumbel-max
-trick on top of greedy decoding with one ``torch.Generator`` per generated row, seeded from the
-example's ``rng``. A text's samples therefore do not depend on which other texts share its batch.
+Sampling is exact categorical sampling seeded from the example's ``rng``, so a text's samples do
+not depend on which other texts share its batch (see :mod:`.backtranslate_generate`). Long texts are
+translated by sentence chunks (:mod:`.backtranslate_chunks`); what a cached translation is keyed
+by is in :mod:`.backtranslate_keys`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nlp_balance.augment.base import Augmenter, example_rng, register_augmenter
 from nlp_balance.utils.cache import DiskCache, content_key
-from nlp_balance.utils.seeding import derive_seed
+
+from .backtranslate_chunks import chunk_texts
+from .backtranslate_generate import Decoding, generate, seed63
+from .backtranslate_keys import generation_settings, model_identity
+from .base import Augmenter, example_rng, register_augmenter
 
 if TYPE_CHECKING:  # heavy imports stay lazy: importing nlp_balance must not import torch
     import torch
@@ -48,11 +50,6 @@ _DTYPES = ("float32", "bfloat16", "float16")
 _CACHE_NAMESPACE = "backtranslation"
 
 
-def _seed63(*key: Any) -> int:
-    """A 63-bit seed (torch's manual_seed takes a signed 64-bit value)."""
-    return derive_seed(*key) >> 1
-
-
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -62,91 +59,6 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
 def _dedupe(items: Sequence[str]) -> list[str]:
     """Unique items in first-seen order."""
     return list(dict.fromkeys(items))
-
-
-def _sha256_file(path: Path, memo: DiskCache | None) -> str:
-    """SHA-256 of a file's bytes, memoised on disk by (path, size, mtime, inode)."""
-    st = path.stat()
-    memo_key = content_key("file-sha256", str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    if memo is not None:
-        known = memo.get(memo_key)
-        if isinstance(known, str):
-            return known
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    digest = h.hexdigest()
-    if memo is not None:
-        memo.set(memo_key, digest)
-    return digest
-
-
-def _model_identity(name_or_path: str, revision: str | None, memo: DiskCache | None) -> dict[str, Any]:
-    """What a cached translation depends on: a local folder's file contents, or a Hub commit."""
-    folder = Path(name_or_path).expanduser()
-    if folder.is_dir():
-        files = sorted(
-            f
-            for f in folder.rglob("*")
-            if f.is_file() and not any(part.startswith(".") for part in f.relative_to(folder).parts)
-        )
-        digests = [[str(f.relative_to(folder)), _sha256_file(f, memo)] for f in files]
-        return {"path": str(folder.resolve()), "files": content_key(digests)}
-    from transformers.utils import cached_file
-
-    config_path = Path(cached_file(name_or_path, "config.json", revision=revision))
-    # Hub cache layout: .../snapshots/<commit>/config.json. The commit pins weights and tokenizer.
-    commit = config_path.parent.name if config_path.parent.parent.name == "snapshots" else None
-    return {
-        "id": name_or_path,
-        "revision": revision,
-        "commit": commit,
-        "config_sha256": hashlib.sha256(config_path.read_bytes()).hexdigest(),
-    }
-
-
-def _gumbel_processor(generators: list[torch.Generator]) -> Any:
-    """A logits processor that adds per-row Gumbel noise: greedy decoding then samples exactly."""
-    import torch
-    from transformers import LogitsProcessor
-
-    class _PerRowGumbel(LogitsProcessor):
-        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-            if scores.shape[0] != len(generators):
-                raise RuntimeError(f"expected {len(generators)} rows of scores, got {scores.shape[0]}")
-            tiny = torch.finfo(torch.float32).tiny
-            noise = torch.stack(
-                [
-                    torch.rand(scores.shape[1], generator=g, device=scores.device, dtype=torch.float32)
-                    for g in generators
-                ]
-            )
-            gumbel = -torch.log(-torch.log(noise.clamp(min=tiny, max=1.0 - 1e-7)))
-            return scores + gumbel.to(scores.dtype)
-
-    return _PerRowGumbel()
-
-
-def _row_limit_processor(limits: list[int], eos_token_id: int) -> Any:
-    """A logits processor that forces EOS once row ``r`` has generated ``limits[r] - 1`` tokens."""
-    import torch
-    from transformers import LogitsProcessor
-
-    per_row = torch.tensor(limits)
-
-    class _PerRowLimit(LogitsProcessor):
-        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-            # Rows are texts x beams (or x samples), grouped by text; the decoder start token is not new.
-            expanded = per_row.to(scores.device).repeat_interleave(scores.shape[0] // len(limits))
-            done = expanded <= input_ids.shape[1]  # input_ids holds start + generated tokens
-            if bool(done.any()):
-                scores = scores.clone()
-                scores[done] = float("-inf")
-                scores[done, eos_token_id] = 0.0
-            return scores
-
-    return _PerRowLimit()
 
 
 @register_augmenter
@@ -297,28 +209,22 @@ class BackTranslation(Augmenter):
     def _identity(self, hop: int) -> dict[str, Any]:
         return self.resource(
             f"identity:{hop}",
-            lambda: _model_identity(self.models[hop], self.revisions[hop], self._disk_cache()),
+            lambda: model_identity(self.models[hop], self.revisions[hop], self._disk_cache()),
+        )
+
+    @property
+    def _decoding(self) -> Decoding:
+        return Decoding(
+            num_beams=self.num_beams, do_sample=self.do_sample, top_k=self.top_k, top_p=self.top_p,
+            temperature=self.temperature, max_new_tokens=self.max_new_tokens,
         )
 
     # --- translation ------------------------------------------------------------------------------------
     def _generation_key(self, n_return: int) -> dict[str, Any]:
-        import transformers
-
         device, dtype = self._torch_device_and_dtype()
-        params: dict[str, Any] = {
-            "augmenter_version": self.version,
-            "transformers": transformers.__version__,
-            "device": device.type,
-            "dtype": str(dtype),
-            "num_return_sequences": n_return,
-            "max_new_tokens": self.max_new_tokens if self.max_new_tokens is not None else "auto",
-            "do_sample": self.do_sample,
-        }
-        if self.do_sample:
-            params.update(top_k=self.top_k, top_p=self.top_p, temperature=self.temperature)
-        else:
-            params.update(num_beams=self.num_beams)
-        return params
+        return generation_settings(
+            self._decoding, n_return, augmenter_version=self.version, device_type=device.type, dtype=str(dtype)
+        )
 
     def _translate(self, hop: int, items: Sequence[tuple[str, int | None]], n_return: int) -> list[list[str]]:
         """Translate ``(text, seed)`` items with model ``hop``: ``n_return`` outputs per item.
@@ -357,107 +263,12 @@ class BackTranslation(Augmenter):
         return [results[key] for key in keys]
 
     def _generate(self, hop: int, texts: list[str], seeds: list[int | None], n_return: int) -> list[list[str]]:
-        """One batched ``generate`` call: ``n_return`` decoded outputs for each text."""
-        import torch
-        from transformers import (
-            LogitsProcessorList,
-            TemperatureLogitsWarper,
-            TopKLogitsWarper,
-            TopPLogitsWarper,
-        )
+        """One batched ``generate`` call with model ``hop``: ``n_return`` decoded outputs for each text."""
+        return generate(self._model(hop), self._tokenizer(hop), texts, seeds, n_return, self._decoding)
 
-        tokenizer, model = self._tokenizer(hop), self._model(hop)
-        device = model.device
-        max_positions = getattr(model.config, "max_position_embeddings", None) or 1024
-        source_limit = min(int(getattr(tokenizer, "model_max_length", max_positions) or max_positions), max_positions)
-        enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=source_limit)
-        enc = {k: v.to(device) for k, v in enc.items()}
-        processors = LogitsProcessorList()
-        if self.do_sample:
-            enc = {k: v.repeat_interleave(n_return, dim=0) for k, v in enc.items()}
-            generators = []
-            for seed in seeds:
-                for j in range(n_return):
-                    g = torch.Generator(device=device)
-                    g.manual_seed(_seed63(seed, j))
-                    generators.append(g)
-            if self.temperature != 1.0:
-                processors.append(TemperatureLogitsWarper(self.temperature))
-            if self.top_k > 0:
-                processors.append(TopKLogitsWarper(self.top_k))
-            if self.top_p < 1.0:
-                processors.append(TopPLogitsWarper(self.top_p))
-            processors.append(_gumbel_processor(generators))
-        if self.max_new_tokens is not None:
-            max_new = max(1, min(self.max_new_tokens, max_positions - 2))
-        else:
-            # Each row's own limit (2 x its length + 16), so that a text's output never depends on
-            # the longest text it happened to share a batch with.
-            limits = [max(1, min(2 * int(n) + 16, max_positions - 2)) for n in enc["attention_mask"].sum(1)]
-            max_new = max(limits)
-            eos = model.generation_config.eos_token_id
-            eos = eos[0] if isinstance(eos, list) else eos
-            if eos is not None and min(limits) < max_new:
-                processors.append(_row_limit_processor(limits, int(eos)))
-        with torch.inference_mode():
-            out = model.generate(
-                **enc,
-                do_sample=False,
-                num_beams=1 if self.do_sample else self.num_beams,
-                num_return_sequences=1 if self.do_sample else n_return,
-                max_new_tokens=max_new,
-                logits_processor=processors,
-            )
-        decoded = [d.strip() for d in tokenizer.batch_decode(out, skip_special_tokens=True)]
-        return [decoded[i * n_return : (i + 1) * n_return] for i in range(len(texts))]
-
-    # --- splitting long texts -----------------------------------------------------------------------
     def _chunks(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text as one chunk, or, when longer than ``max_source_tokens``, as sentence chunks."""
-        tokenizer = self._tokenizer(0)
-        limit = self.max_source_tokens
-
-        def count(pieces: list[str]) -> list[int]:
-            return [len(ids) + 1 for ids in tokenizer(pieces, add_special_tokens=False)["input_ids"]]
-
-        stripped = [t.strip() for t in texts]
-        out: list[list[str]] = []
-        for text, n in zip(stripped, count(stripped) if stripped else []):
-            if n <= limit:
-                out.append([text] if text else [])
-                continue
-            import nupunkt
-
-            sentences = [s.strip() for s in nupunkt.sent_tokenize(text) if s.strip()]
-            pieces: list[str] = []
-            for sentence, size in zip(sentences, count(sentences)):
-                if size <= limit:
-                    pieces.append(sentence)
-                    continue
-                words = sentence.split()  # an over-long sentence: cut between words
-                window: list[str] = []
-                used = 0
-                for word, wsize in zip(words, count(words)):
-                    if window and used + wsize - 1 > limit:
-                        pieces.append(" ".join(window))
-                        window, used = [], 1
-                    window.append(word)
-                    used += wsize - 1 if used else wsize
-                if window:
-                    pieces.append(" ".join(window))
-            chunks: list[str] = []
-            current: list[str] = []
-            used = 0
-            for piece, size in zip(pieces, count(pieces)):
-                if current and used + size - 1 > limit:
-                    chunks.append(" ".join(current))
-                    current, used = [], 0
-                current.append(piece)
-                used += size if not used else size - 1
-            if current:
-                chunks.append(" ".join(current))
-            out.append(chunks)
-        return out
+        return chunk_texts(texts, self._tokenizer(0), self.max_source_tokens)
 
     # --- the variant pool -------------------------------------------------------------------------------
     def _pools(self, texts: Sequence[str], seeds: Sequence[int]) -> list[list[str]]:
@@ -468,16 +279,16 @@ class BackTranslation(Augmenter):
         # identical chunks anywhere in the batch (or in the cache) are translated once.
         items: list[tuple[str, int | None]] = []
         for chunks, seed in zip(chunked, seeds):
-            items.extend((c, _seed63(seed, "chunk", ci) if sample else None) for ci, c in enumerate(chunks))
+            items.extend((c, seed63(seed, "chunk", ci) if sample else None) for ci, c in enumerate(chunks))
         first = self._translate(0, items, self.num_return_sequences)
         branches: list[list[tuple[str, int | None]]] = [
-            [(v, _seed63(seed, "variant", j) if sample else None) for j, v in enumerate(_dedupe(outs))]
+            [(v, seed63(seed, "variant", j) if sample else None) for j, v in enumerate(_dedupe(outs))]
             for (_, seed), outs in zip(items, first)
         ]
         # Later hops: each pivot variant once, one output each.
         for hop in range(1, len(self.models)):
             flat = [
-                (text, _seed63(seed, "hop", hop) if seed is not None else None)
+                (text, seed63(seed, "hop", hop) if seed is not None else None)
                 for branch in branches
                 for text, seed in branch
             ]

@@ -131,6 +131,8 @@ def test_augment_batch_shapes_and_copy_selection(marian_dirs: list[str], cache_d
         got = aug.augment_batch(TEXTS, [example_rng(0, i, k) for i in range(len(TEXTS))], copies=[k] * 6)
         assert got == [pool[k] if k < len(pool) else None for pool in pools]
     assert aug(TEXTS[0], copy=0) == (pools[0][0] if pools[0] else TEXTS[0])
+    # The convenience call on a list: copy k of every text, unchanged where its pool has no k-th variant.
+    assert aug(TEXTS, copy=1) == [pool[1] if len(pool) > 1 else text for text, pool in zip(TEXTS, pools)]
     with pytest.raises(ValueError, match="copy numbers"):
         aug.augment_batch(TEXTS[:1], rngs[:1], copies=[-1])
     with pytest.raises(ValueError, match="2 random generators"):
@@ -189,23 +191,6 @@ def test_auto_generation_limit_is_per_text(marian_dirs: list[str], monkeypatch: 
         assert ended.any(1).all()
         generated = ended.int().argmax(1) + 1  # tokens up to and including the first </s>
         assert (generated <= 2 * source_lengths + 16).all(), (generated, source_lengths)
-
-
-def test_sampling_matches_independent_sampler(marian_dirs: list[str]) -> None:
-    """The Gumbel-max trick samples the same distribution as torch.multinomial: compare frequencies."""
-    from nlp_balance.augment.backtranslate import _gumbel_processor
-
-    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0, float("-inf")]])
-    draws = 20000
-    gens = [torch.Generator().manual_seed(123)]
-    proc = _gumbel_processor(gens)
-    counts = torch.zeros(5)
-    for _ in range(draws):
-        counts[proc(torch.zeros(1, 1, dtype=torch.long), logits.clone()).argmax()] += 1
-    expected = torch.softmax(logits[0], dim=0) * draws
-    assert counts[4] == 0
-    chi2 = (((counts[:4] - expected[:4]) ** 2) / expected[:4]).sum().item()
-    assert chi2 < 16.3  # 3 degrees of freedom, p = 0.001
 
 
 def test_cache_means_no_second_translation(
