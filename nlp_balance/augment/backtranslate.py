@@ -36,7 +36,7 @@ from nlp_balance.utils.cache import DiskCache, content_key
 from .backtranslate_chunks import chunk_texts
 from .backtranslate_generate import Decoding, generate, seed63
 from .backtranslate_keys import generation_settings, model_identity
-from .base import Augmenter, example_rng, register_augmenter
+from .base import Augmenter, register_augmenter
 
 if TYPE_CHECKING:  # heavy imports stay lazy: importing nlp_balance must not import torch
     import torch
@@ -357,11 +357,6 @@ class BackTranslation(Augmenter):
                 out[i] = pool[copies[i]]
         return out
 
-    def __call__(self, texts: str | Sequence[str], *, seed: int = 0, copy: int = 0) -> Any:
-        """Augment one text or a list as copy ``copy``; unchanged texts come back as they were."""
-        single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
-        rngs = [example_rng(seed, i, copy) for i in range(len(batch))]
-        results = self.augment_batch(batch, rngs, copies=[copy] * len(batch))
-        merged = [orig if new is None else new for orig, new in zip(batch, results)]
-        return merged[0] if single else merged
+    def _augment_copy(self, texts: list[str], rngs: list[random.Random], copy: int) -> list[str | None]:
+        """Variant ``copy`` of each text's pool, so ``augmenter(texts, copy=k)`` gives the Balancer's copy ``k``."""
+        return self.augment_batch(texts, rngs, copies=[copy] * len(texts))

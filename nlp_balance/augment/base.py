@@ -11,6 +11,9 @@ lets the :class:`~nlp_balance.Balancer` run any augmenter through ``datasets.map
 * **Seeded per example.** Randomness comes only from the :class:`random.Random` handed in for each
   text, which the caller derives from ``(seed, source example, copy number)`` with
   :func:`example_rng`. Results therefore do not depend on batch size, shard or process.
+* **Strict about input.** The convenience call ``augmenter(texts)`` takes a str or a list (or
+  tuple) of str; anything else (``None``, bytes, a dict, a list holding a number) is one
+  ``TypeError`` naming the type and the position, raised here for every augmenter.
 * **Honest about failure.** :meth:`Augmenter.augment_batch` returns ``None`` for a text it could
   not change (no word had a synonym, a single sentence to shuffle, ``p`` said "skip"), so the caller
   can try another source example instead of silently keeping a copy.
@@ -20,8 +23,8 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar, overload
 
 from nlp_balance.utils.seeding import example_rng
 
@@ -170,18 +173,58 @@ class Augmenter:
         """Draw against ``p``; always consumes exactly one number so streams stay aligned."""
         return rng.random() < self.p
 
-    def __call__(self, texts: str | Sequence[str], *, seed: int = 0, copy: int = 0) -> Any:
+    @overload
+    def __call__(self, texts: str, *, seed: int = 0, copy: int = 0) -> str: ...
+
+    @overload
+    def __call__(self, texts: list[str] | tuple[str, ...], *, seed: int = 0, copy: int = 0) -> list[str]: ...
+
+    def __call__(self, texts: str | list[str] | tuple[str, ...], *, seed: int = 0, copy: int = 0) -> str | list[str]:
         """Convenience: augment one text or a list; unchanged texts come back as they were.
 
         Example ``i`` of the list uses ``example_rng(seed, i, copy)``, the same stream the
         :class:`~nlp_balance.Balancer` uses for source example ``i``.
+
+        Raises:
+            TypeError: ``texts`` is neither a str nor a list or tuple of str (the message names the
+                type and, for an item, its position).
         """
-        single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
+        batch = _text_batch(type(self).__name__, texts)
         rngs = [example_rng(seed, i, copy) for i in range(len(batch))]
-        results = self.augment_batch(batch, rngs)
+        results = self._augment_copy(batch, rngs, copy)
         merged = [orig if new is None else new for orig, new in zip(batch, results)]
-        return merged[0] if single else merged
+        return merged[0] if isinstance(texts, str) else merged
+
+    def _augment_copy(self, texts: list[str], rngs: list[random.Random], copy: int) -> list[str | None]:
+        """:meth:`augment_batch` for copy number ``copy`` of each text; an augmenter whose output
+        depends on the copy number beyond the ``rng`` (back-translation's variant pool) overrides it."""
+        return self.augment_batch(texts, rngs)
+
+
+def _text_batch(owner: str, texts: object) -> list[str]:
+    """``texts`` as a list of str, or a TypeError naming what was given instead and where.
+
+    One ``isinstance`` per text: the check is not measurable next to any augmentation.
+    """
+    if isinstance(texts, str):
+        return [texts]
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(_not_text_message(owner, texts, None))
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(_not_text_message(owner, text, i))
+    return list(texts)
+
+
+def _not_text_message(owner: str, value: object, position: int | None) -> str:
+    where = "" if position is None else f" at position {position}"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        hint = " (decode it to str first)"
+    elif position is None and isinstance(value, Iterable) and not isinstance(value, Mapping):
+        hint = " (convert it with list(...) first)"
+    else:
+        hint = ""
+    return f"{owner} expects a str or a list of str; got {type(value).__name__}{where}{hint}"
 
 
 def _config_value(value: Any) -> Any:
