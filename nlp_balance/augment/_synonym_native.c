@@ -13,7 +13,7 @@
  * of the name rule (_starts_sentence / _follows_sentence_end).
  *
  * The module is optional: without it (no C compiler at install) synonym.py runs the Python loop.
- * tests/test_augment_synonym_native.py checks that both give the same text, including on arbitrary
+ * tests/augment/test_synonym_native.py checks that both give the same text, including on arbitrary
  * strings with candidates injected for every word, and that nothing leaks.
  */
 #define PY_SSIZE_T_CLEAN

@@ -11,12 +11,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from nlp_balance.cli import balance, compare, demo, evaluate, inspect, predict, train, wordnet
+from nlp_balance.cli import balance, compare, demo, evaluate, inspect, predict, train, tune, wordnet
 
 __all__ = ["VERBS", "build_parser", "describe_error", "main"]
 
 #: The verb modules, in the order ``--help`` lists them.
-VERBS = (inspect, balance, train, compare, evaluate, predict, demo, wordnet)
+VERBS = (inspect, balance, train, tune, compare, evaluate, predict, demo, wordnet)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,6 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Report where WordNet was found and how many synonym entries it gives."""
-    from nlp_balance.augment.wordnet import main as wordnet_main
+    from nlp_balance.augment import check_wordnet
 
-    return wordnet_main([])
+    return check_wordnet()

@@ -11,50 +11,22 @@ naming the key.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import datasets
 
 from nlp_balance.data import label_array
 from nlp_balance.evaluation import TextClassifier, compute_imbalance_metrics
+from nlp_balance.runs.auto import fit_auto
+from nlp_balance.runs.fitted import FittedModel, PreparedRun
 from nlp_balance.runs.recipe import Recipe, RecipeError
 from nlp_balance.runs.stages import new_model
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["METHODS", "FittedModel", "PreparedRun", "check_method_options", "fit"]
-
-
-@dataclass
-class PreparedRun:
-    """What every method starts from: the splits, the rebalanced train split, tokenized data, tokenizer."""
-
-    splits: datasets.DatasetDict
-    names: list[str]
-    train: datasets.Dataset
-    tokenized: dict[str, datasets.Dataset]
-    tokenizer: Any
-    model_path: str
-    args: Any  # BalancedTrainingArguments, output_dir = the checkpoints folder
-
-
-@dataclass
-class FittedModel:
-    """A fitted classifier and what the run folder records about how it was fitted."""
-
-    classifier: TextClassifier
-    validation_metrics: dict[str, Any]
-    log_history: list[dict[str, Any]]
-    train_time_s: float
-    trainer: Any  # the (last) BalancedTrainer: process rank, world size, device, precision
-    save: Callable[[Path], None]  # writes the model folder (without the decision rule)
-    info: dict[str, Any] = field(default_factory=dict)
-    #: The training data the model saw, when it is not the rebalanced train split (an ensemble member's).
-    seen_train: datasets.Dataset | None = None
 
 
 def _fit_single(recipe: Recipe, run: PreparedRun, resume_from: str | None) -> FittedModel:
@@ -83,7 +55,7 @@ def _fit_single(recipe: Recipe, run: PreparedRun, resume_from: str | None) -> Fi
 
     weights = None if trainer.class_weights_ is None else [round(float(w), 6) for w in trainer.class_weights_]
     info = {"loss": trainer.args.loss, "loss_params": trainer.loss_params, "class_weights": weights}
-    return FittedModel(classifier, validation, list(trainer.state.log_history), train_time, trainer, save, info)
+    return FittedModel(classifier, validation, list(trainer.state.log_history), train_time, trainer.args, save, info)
 
 
 def _fit_easy_ensemble(recipe: Recipe, run: PreparedRun, resume_from: str | None) -> FittedModel:
@@ -115,7 +87,7 @@ def _fit_easy_ensemble(recipe: Recipe, run: PreparedRun, resume_from: str | None
                      "sampling_strategy": recipe.ensemble.sampling_strategy},
     }
     first_member = train_tok.select(ens.member_indices(train_tok)[0])
-    return FittedModel(classifier, validation, history, train_time, trainer, ens.save_pretrained, info,
+    return FittedModel(classifier, validation, history, train_time, trainer.args, ens.save_pretrained, info,
                        seen_train=first_member)
 
 
@@ -125,6 +97,7 @@ class Method:
 
     fit: Callable[[Recipe, PreparedRun, str | None], FittedModel]
     supports_resume: bool = True
+    single_process: bool = False
     unsupported: tuple[tuple[str, Callable[[Recipe], bool]], ...] = ()
 
 
@@ -135,6 +108,15 @@ METHODS: dict[str, Method] = {
         _fit_easy_ensemble,
         supports_resume=False,
         unsupported=(("model.aux_head", lambda r: r.model.aux_head is not None),),
+    ),
+    "auto": Method(
+        fit_auto,
+        supports_resume=False,
+        single_process=True,
+        unsupported=(("model.aux_head", lambda r: r.model.aux_head is not None),
+                     ("training.loss", lambda r: "loss" in r.training),
+                     ("training.class_weighting", lambda r: "class_weighting" in r.training),
+                     ("balancing.sampling_strategy", lambda r: r.balancing.sampling_strategy is not None)),
     ),
 }
 
@@ -149,6 +131,8 @@ def check_method_options(recipe: Recipe, *, resume: bool = False) -> None:
             raise RecipeError(f"{key} cannot be used with method: {recipe.method}; remove it or use method: single")
     if resume and not method.supports_resume:
         raise RecipeError(f"--resume is not supported with method: {recipe.method}; run it again without --resume")
+    if method.single_process and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RecipeError(f"method: {recipe.method} runs in one process; start it without torchrun/accelerate launch")
 
 
 def fit(recipe: Recipe, run: PreparedRun, resume_from: str | None = None) -> FittedModel:

@@ -26,6 +26,7 @@ import yaml
 __all__ = [
     "DEFAULT_MODEL",
     "AugmenterConfig",
+    "AutoConfig",
     "AuxHeadConfig",
     "BalancingConfig",
     "DatasetConfig",
@@ -161,10 +162,6 @@ class OutputConfig:
             raise RecipeError(f"{path}.posthoc must be null, 'logit_adjustment' or 'threshold', got {self.posthoc!r}")
 
 
-#: Values of the top-level ``method`` key.
-METHODS = ("single", "easy_ensemble")
-
-
 @dataclass
 class EnsembleConfig:
     """EasyEnsemble members (``method: easy_ensemble``): each trains on an under-sampled train split."""
@@ -175,6 +172,46 @@ class EnsembleConfig:
     def _check(self, path: str) -> None:
         if self.n_members < 1:
             raise RecipeError(f"{path}.n_members must be >= 1, got {self.n_members!r}")
+
+
+def _default_auto_augmenters() -> list[AugmenterConfig]:
+    return [AugmenterConfig("synonym", {"aug_p": 0.1}), AugmenterConfig("eda", {})]
+
+
+def _default_portfolio() -> list[str]:
+    from nlp_balance.runs.portfolio import PORTFOLIO
+
+    return list(PORTFOLIO)
+
+
+@dataclass
+class AutoConfig:
+    """``method: auto``: what Optuna chooses among on validation, and the budget of each candidate."""
+
+    portfolio: list[str] = field(default_factory=_default_portfolio)
+    trials: int | None = None
+    epochs_per_trial: float | None = None
+    floor: int = 100
+    augmenters: list[AugmenterConfig] = field(default_factory=_default_auto_augmenters)
+    combine: str = "one_of"
+    metric: str = "macro_f1"
+
+    def _check(self, path: str) -> None:
+        from nlp_balance.runs.portfolio import PORTFOLIO
+
+        unknown = [c for c in self.portfolio if c not in PORTFOLIO]
+        if unknown or not self.portfolio:
+            raise RecipeError(f"{path}.portfolio must name candidates among {list(PORTFOLIO)}, got {self.portfolio!r}")
+        if self.trials is not None and self.trials < 1:
+            raise RecipeError(f"{path}.trials must be >= 1, got {self.trials!r}")
+        if self.epochs_per_trial is not None and not self.epochs_per_trial > 0:
+            raise RecipeError(f"{path}.epochs_per_trial must be > 0, got {self.epochs_per_trial!r}")
+        if self.floor < 2:
+            raise RecipeError(f"{path}.floor must be >= 2, got {self.floor!r}")
+        if self.combine not in ("compose", "one_of"):
+            raise RecipeError(f"{path}.combine must be 'compose' or 'one_of', got {self.combine!r}")
+        if self.metric not in ("macro_f1", "balanced_accuracy", "g_mean"):
+            raise RecipeError(f"{path}.metric must be macro_f1, balanced_accuracy or g_mean, got {self.metric!r}")
 
 
 @dataclass
@@ -191,6 +228,7 @@ class Recipe:
     output: OutputConfig = field(default_factory=OutputConfig)
     method: str = "single"
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    auto: AutoConfig = field(default_factory=AutoConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -376,8 +414,6 @@ def recipe_from_dict(data: Mapping[str, Any], *, check_training: bool = True) ->
     recipe = _build(Recipe, expanded, "")
     if not recipe.name or not re.fullmatch(r"[A-Za-z0-9._-]+", recipe.name):
         raise RecipeError(f"name must be a non-empty string of letters, digits, '.', '_' or '-', got {recipe.name!r}")
-    if recipe.method not in METHODS:
-        raise RecipeError(f"method must be one of {', '.join(METHODS)}, got {recipe.method!r}")
     if check_training:
         _check_training(recipe.training)
     return recipe

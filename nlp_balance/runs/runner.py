@@ -111,6 +111,12 @@ def run_recipe(recipe: Recipe, *, resume: bool = False, with_baseline: bool | No
     return result
 
 
+def _wait_for_everyone() -> None:
+    from accelerate import PartialState
+
+    PartialState().wait_for_everyone()
+
+
 def _is_main_process() -> bool:
     from accelerate import PartialState
 
@@ -185,15 +191,15 @@ def _run_one(recipe: Recipe, kind: str, out_dir: Path | None, checkpoints: Path,
         if resume_from is None:
             logger.warning("--resume: no checkpoint in %s; starting from scratch", checkpoints)
     fitted = fit(recipe, run, resume_from)
-    train_counts = np.bincount(np.asarray(run.train[recipe.dataset.label_column]), minlength=len(run.names))
+    seen = fitted.seen_train if fitted.seen_train is not None else run.train  # the training data the model saw
+    seen_label = recipe.dataset.label_column if recipe.dataset.label_column in seen.column_names else "labels"
+    train_counts = np.bincount(np.asarray(seen[seen_label]), minlength=len(run.names))
     eval_batch = args.per_device_eval_batch_size
     rule = fit_decision_rule(recipe, fitted.classifier, run.splits["validation"], train_counts, eval_batch)
     fitted.classifier.posthoc = rule
     test_metrics, cm, preds, probs, refs = score_split(fitted.classifier, run.splits["test"], recipe, eval_batch)
-    trainer = fitted.trainer
     if out_dir is not None:
-        seen = fitted.seen_train if fitted.seen_train is not None else run.train
-        seen_label = recipe.dataset.label_column if recipe.dataset.label_column in seen.column_names else "labels"
+        trained_with = fitted.args
         run_info = {
             "name": recipe.name, "kind": kind, "method": recipe.method, "seed": recipe.seed,
             "source": recipe.dataset.source, "label_names": run.names,
@@ -208,9 +214,9 @@ def _run_one(recipe: Recipe, kind: str, out_dir: Path | None, checkpoints: Path,
             "train_rows": len(run.train),
             "train_time_s": round(fitted.train_time_s, 2),
             "wall_time_s": round(time.time() - started, 2),
-            "world_size": trainer.args.world_size,
-            "device": str(trainer.args.device),
-            "mixed_precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "no",
+            "world_size": trained_with.world_size,
+            "device": str(trained_with.device),
+            "mixed_precision": "bf16" if trained_with.bf16 else "fp16" if trained_with.fp16 else "no",
             "versions": library_versions(),
         }
         rf.write_recipe(out_dir, recipe.to_yaml())
@@ -226,7 +232,7 @@ def _run_one(recipe: Recipe, kind: str, out_dir: Path | None, checkpoints: Path,
         render_report(out_dir)
         if recipe.output.push_to_hub:
             push_trained_model(model_dir, recipe.output.push_to_hub, card_info=run_info | {"metrics": test_metrics})
-    trainer.accelerator.wait_for_everyone()
+    _wait_for_everyone()
     headline = {k: test_metrics[k] for k in ("macro_f1", "balanced_accuracy", "accuracy") if k in test_metrics}
     finite = {k: v for k, v in headline.items() if not (isinstance(v, float) and math.isnan(v))}
     return RunResult(run_dir=out_dir if out_dir is not None else recipe.run_dir, metrics=finite)

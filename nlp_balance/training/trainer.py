@@ -441,6 +441,35 @@ class BalancedTrainer(Trainer):
         self.set_posthoc(adjustment)
         return adjustment
 
+    # ---- hyperparameter search ---------------------------------------------------------------------
+
+    def _hp_search_setup(self, trial: Any) -> None:
+        """Apply a trial's values; when they touch the imbalance options, rebuild the loss, the class
+        weights, the sampler mode and deferred re-weighting from them, as ``__init__`` does.
+
+        ``Trainer`` would cast a trial's ``None`` to the previous value's type (``"None"``), so the
+        imbalance options are cleared first and set as given.
+        """
+        params = self.hp_space(trial) if self.hp_search_backend is not None and trial is not None else {}
+        chosen = {name: params[name] for name in TRAINER_OPTIONS if name in params}
+        for name in chosen:
+            setattr(self.args, name, None)
+        super()._hp_search_setup(trial)
+        if not chosen:
+            return
+        options = _trainer_options(self.args, {name: None for name in TRAINER_OPTIONS})
+        for name in TRAINER_OPTIONS:
+            setattr(self.args, name, options[name])
+        self.loss_params = options["loss_params"]
+        self.class_weighting, self.sampler_mode, self.drw_epoch = (
+            options["class_weighting"], options["sampler"], options["drw_epoch"])
+        self._count_training_labels(options["loss"])
+        self.class_weights_ = self._resolve_weights(options["class_weights"])
+        self.loss_fn = self._build_loss(options["loss"])
+        self.callback_handler.remove_callback(DeferredReweightingCallback)
+        if self.drw_epoch is not None:
+            self.add_callback(DeferredReweightingCallback(self.loss_fn, self.class_weights_, self.drw_epoch))
+
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """Save the model as ``Trainer`` does, plus ``posthoc.json`` when an adjustment is active."""
         super().save_model(output_dir, _internal_call)

@@ -1,0 +1,182 @@
+"""``method: auto`` (and ``nlp-balance tune``): choose, on validation only, how to train for imbalance.
+
+Two levels, both searched with Optuna:
+
+* the data: the train split as it is, or with the classes that have fewer than ``auto.floor``
+  examples augmented up to that floor (Optuna directly, a grid over the data options, because the
+  choice changes the data);
+* the training arguments: a small portfolio of losses and class weightings
+  (:data:`PORTFOLIO`), through ``Trainer.hyperparameter_search`` with a grid sampler, so every
+  candidate trains with the same budget (``auto.epochs_per_trial``) and is scored by its best
+  validation macro-F1 over its epochs.
+
+The winner is the candidate with the best validation score; its best checkpoint is the model, so
+nothing is trained twice. The decision rule is then fitted on validation by the runner, like for
+every method. The run folder records every candidate, its validation score and its cost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+
+from nlp_balance.runs.fitted import FittedModel
+from nlp_balance.runs.portfolio import DATA_OPTIONS, PORTFOLIO
+from nlp_balance.runs.recipe import Recipe, RecipeError
+from nlp_balance.runs.stages import new_model, tokenize_splits
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["data_options", "fit_auto", "floor_strategy"]
+
+def floor_strategy(counts: np.ndarray, names: list[str], floor: int) -> dict[str, int]:
+    """``sampling_strategy`` that lifts every class with fewer than ``floor`` examples (but at least one) to it."""
+    return {n: int(floor) for n, c in zip(names, counts) if 0 < c < floor}
+
+
+def data_options(recipe: Recipe, counts: np.ndarray, names: list[str]) -> list[str]:
+    """The data options that apply: augmentation only when some class is below the floor."""
+    return [o for o in DATA_OPTIONS if o == "original" or floor_strategy(counts, names, recipe.auto.floor)]
+
+
+def _augmented(recipe: Recipe, train: datasets.Dataset, names: list[str]) -> datasets.Dataset:
+    from nlp_balance.augment import build_augmenter
+    from nlp_balance.data import label_array
+    from nlp_balance.resampling import Balancer
+
+    counts = np.bincount(label_array(train, recipe.dataset.label_column), minlength=len(names))
+    augmenter = build_augmenter([(a.name, a.params) for a in recipe.auto.augmenters], recipe.auto.combine)
+    balancer = Balancer(augmenter, floor_strategy(counts, names, recipe.auto.floor), seed=recipe.seed,
+                        text_column=recipe.dataset.text_column, label_column=recipe.dataset.label_column)
+    return balancer.fit_resample(train)
+
+
+def _hp_space(candidates: list[str], epochs: float) -> Any:
+    def space(trial: Any) -> dict[str, Any]:
+        values = dict(PORTFOLIO[trial.suggest_categorical("candidate", candidates)])
+        if values["drw_epoch"] is not None:
+            values["drw_epoch"] = float(values["drw_epoch"]) * epochs
+        return values
+
+    return space
+
+
+def _best_checkpoint(run_dir: Path) -> str:
+    """The best checkpoint of one trial's folder (``load_best_model_at_end`` keeps it)."""
+    states = sorted(run_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[1]))
+    if not states:
+        raise RuntimeError(f"no checkpoint in {run_dir}; method: auto needs save_strategy matching eval_strategy")
+    best = json.loads(states[-1].read_text()).get("best_model_checkpoint")
+    return best or str(states[-1].parent)
+
+
+def _search_training_arguments(recipe: Recipe, run: Any, train: datasets.Dataset, option: str,
+                               epochs: float) -> list[dict[str, Any]]:
+    """One ``hyperparameter_search`` over the portfolio on ``train``; a row per trial."""
+    import optuna
+    from transformers import DataCollatorWithPadding
+
+    from nlp_balance.training import BalancedTrainer
+
+    candidates = list(recipe.auto.portfolio)
+    args = run.args
+    args.output_dir = str(Path(args.output_dir) / option)
+    args.num_train_epochs = epochs
+    tokenized = tokenize_splits(run.tokenizer, {"train": train}, recipe)["train"]
+    trainer = BalancedTrainer(model_init=lambda trial=None: new_model(recipe, run.model_path, run.names, train),
+                              args=args, train_dataset=tokenized, eval_dataset=run.tokenized["validation"],
+                              processing_class=run.tokenizer, data_collator=DataCollatorWithPadding(run.tokenizer))
+    metric = f"eval_{recipe.auto.metric}"
+
+    def best_so_far(metrics: dict[str, float]) -> float:
+        best = trainer.state.best_metric
+        return max(float(metrics[metric]), float(best) if best is not None else -np.inf)
+
+    n_trials = len(candidates) if recipe.auto.trials is None else min(recipe.auto.trials, len(candidates))
+    sampler = optuna.samplers.GridSampler({"candidate": candidates}, seed=recipe.seed)
+    storage = f"sqlite:///{Path(args.output_dir) / 'trials.db'}"  # where the search's trials can be read back
+    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    trainer.hyperparameter_search(hp_space=_hp_space(candidates, epochs), compute_objective=best_so_far,
+                                  n_trials=n_trials, direction="maximize", backend="optuna", sampler=sampler,
+                                  study_name=option, storage=storage)
+    rows = []
+    for trial in optuna.load_study(study_name=option, storage=storage).get_trials(deepcopy=False):
+        if trial.state != optuna.trial.TrialState.COMPLETE:
+            continue
+        rows.append({"data": option, "candidate": trial.params["candidate"], "validation": float(trial.value),
+                     "epochs": epochs, "seconds": round((trial.datetime_complete - trial.datetime_start)
+                                                        .total_seconds(), 1),
+                     "train_rows": len(train),
+                     "checkpoint": _best_checkpoint(Path(args.output_dir) / f"run-{trial.number}")})
+    return rows
+
+
+def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
+    """The ``auto`` method: search data options x training candidates on validation; keep the winner."""
+    import optuna
+    from transformers import AutoModelForSequenceClassification
+
+    from nlp_balance.data import label_array
+    from nlp_balance.evaluation import TextClassifier, compute_imbalance_metrics
+
+    if resume_from is not None:
+        raise RecipeError("--resume is not supported with method: auto")
+    counts = np.bincount(label_array(run.train, recipe.dataset.label_column), minlength=len(run.names))
+    options = data_options(recipe, counts, run.names)
+    epochs = float(recipe.auto.epochs_per_trial or run.args.num_train_epochs)
+    root = Path(run.args.output_dir)
+    rows: list[dict[str, Any]] = []
+    started = time.time()
+
+    trains: dict[str, datasets.Dataset] = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        option = trial.suggest_categorical("data", options)
+        trains[option] = run.train if option == "original" else _augmented(recipe, run.train, run.names)
+        run.args.output_dir = str(root)
+        found = _search_training_arguments(recipe, run, trains[option], option, epochs)
+        rows.extend(found)
+        return max(r["validation"] for r in found)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.GridSampler({"data": options},
+                                                                                           seed=recipe.seed))
+    study.optimize(objective, n_trials=len(options))
+    # Ties go to the cheaper, simpler candidate: original data first, then portfolio order.
+    order = {name: i for i, name in enumerate(PORTFOLIO)}
+    winner = max(rows, key=lambda r: (round(r["validation"], 6), r["data"] == "original", -order[r["candidate"]]))
+    model = AutoModelForSequenceClassification.from_pretrained(winner["checkpoint"]).eval()
+    classifier = TextClassifier(model, run.tokenizer, max_length=recipe.model.max_length)
+    validation_split = run.splits["validation"]
+    predicted, _ = classifier.predict_ids(validation_split[recipe.dataset.text_column])
+    validation, _ = compute_imbalance_metrics(predicted, label_array(validation_split, recipe.dataset.label_column),
+                                              run.names)
+    info = {
+        "loss": PORTFOLIO[winner["candidate"]]["loss"],
+        "loss_params": PORTFOLIO[winner["candidate"]]["loss_params"],
+        "class_weights": None,
+        "auto": {
+            "winner": {k: winner[k] for k in ("data", "candidate", "validation")},
+            "why": f"highest validation {recipe.auto.metric} ({winner['validation']:.4f}) of {len(rows)} candidates "
+                   "trained with the same budget; ties go to the original data, then the simpler candidate",
+            "candidates": [{k: r[k] for k in ("data", "candidate", "validation", "epochs", "seconds", "train_rows")}
+                           for r in rows],
+            "trials": len(rows), "epochs_per_trial": epochs,
+            "floor": recipe.auto.floor,
+        },
+    }
+    history = json.loads((Path(winner["checkpoint"]) / "trainer_state.json").read_text())["log_history"]
+
+    def save(model_dir: Path) -> None:
+        model.save_pretrained(str(model_dir))
+        run.tokenizer.save_pretrained(str(model_dir))
+
+    run.args.output_dir = str(root)
+    return FittedModel(classifier, validation, history, time.time() - started, run.args, save, info,
+                       seen_train=trains[winner["data"]])

@@ -1,0 +1,59 @@
+"""``method: auto`` / ``nlp-balance tune``: Optuna chooses on validation; every candidate is recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from nlp_balance.cli.main import main
+from nlp_balance.runs.auto import data_options, floor_strategy
+from nlp_balance.runs.portfolio import PORTFOLIO
+
+
+def test_floor_strategy_lifts_only_the_classes_below_the_floor():
+    assert floor_strategy(np.array([500, 40, 0, 99]), ["a", "b", "c", "d"], 100) == {"b": 100, "d": 100}
+    assert floor_strategy(np.array([500, 400]), ["a", "b"], 100) == {}
+
+
+def test_tune_searches_data_and_training_candidates_and_keeps_the_best(tmp_path, tiny_bert_dir, shared_data,
+                                                                       capsys):
+    run = tmp_path / "run"
+    recipe = tmp_path / "auto.yaml"
+    recipe.write_text("\n".join([
+        "name: auto", "seed: 4",
+        "auto: {portfolio: [ce, weighted_ce_balanced], epochs_per_trial: 1, floor: 20}",
+        "dataset:", f"  source: {shared_data / 'trec6'}", "  max_train_samples: 300",
+        "model:", f"  name_or_path: {tiny_bert_dir}", "  max_length: 16",
+        "training: {per_device_train_batch_size: 32, learning_rate: 5.0e-3}",
+        "output:", f"  dir: {run}",
+    ]) + "\n")
+    assert main(["tune", str(recipe)]) == 0
+    info = json.loads((run / "run_info.json").read_text())
+    auto = info["auto"]
+    assert info["method"] == "auto"
+    candidates = auto["candidates"]
+    assert {(c["data"], c["candidate"]) for c in candidates} == {
+        (d, c) for d in ("original", "augment_floor") for c in ("ce", "weighted_ce_balanced")}
+    best = max(c["validation"] for c in candidates)
+    assert auto["winner"]["validation"] == best
+    rows = {c["data"]: c["train_rows"] for c in candidates}
+    assert rows["augment_floor"] > rows["original"]  # ABBR (about 4 of 270 rows) lifted to the floor
+    assert all(c["seconds"] > 0 and c["epochs"] == 1.0 for c in candidates)
+    assert (run / "model" / "config.json").is_file() and (run / "report.html").is_file()
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # checkpoints removed after success
+    assert main(["predict", str(run), "What is the capital of France ?", "--max-length", "16"]) == 0
+
+
+def test_the_portfolio_sets_every_imbalance_option_in_each_candidate():
+    keys = {frozenset(v) for v in PORTFOLIO.values()}
+    assert len(keys) == 1  # a trial never inherits an option from the one before
+
+
+def test_augmentation_is_offered_only_when_a_class_is_below_the_floor(tmp_path):
+    from nlp_balance.runs import recipe_from_dict
+
+    recipe = recipe_from_dict({"name": "x", "dataset": {"source": str(Path("data/demo"))}, "auto": {"floor": 30}})
+    assert data_options(recipe, np.array([600, 40, 100]), ["a", "b", "c"]) == ["original"]
+    assert data_options(recipe, np.array([600, 20, 100]), ["a", "b", "c"]) == ["original", "augment_floor"]
