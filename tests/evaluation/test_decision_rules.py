@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import gc
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
 from datasets import Dataset
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from sklearn.metrics import balanced_accuracy_score, f1_score, precision_score
 from transformers import BertConfig, BertForSequenceClassification, TrainingArguments
 from transformers.utils import logging as hf_logging
 
 from nlp_balance.evaluation.decision_rules import (
+    DECISION_GUARDS,
+    DECISION_METRICS,
+    DECISION_RULES,
+    DEFAULT_GUARD,
     POSTHOC_FILENAME,
     PosthocAdjustment,
     adjust_logits,
+    fit_decision_rule,
     load_posthoc,
     tune_threshold,
 )
@@ -173,3 +179,182 @@ def test_fit_logit_adjustment_uses_train_priors(tmp_path):
     assert adj.offsets == pytest.approx([-math.log(0.75), -math.log(0.25)])
     with pytest.raises(ValueError, match="method"):
         trainer.fit_posthoc("platt")
+
+
+# --------------------------------------------------------------------------------------------------
+# fit_decision_rule: one entry point for every rule, fitted on validation logits
+# --------------------------------------------------------------------------------------------------
+
+
+def _skewed(n=2000, k=3, seed=0, skew=1.5):
+    """Validation logits of a model that learned skewed priors (it under-predicts the rare classes)."""
+    rng = np.random.default_rng(seed)
+    priors = np.exp(-0.8 * np.arange(k))
+    priors /= priors.sum()
+    y = rng.choice(k, size=n, p=priors)
+    logits = rng.normal(size=(n, k)) + 1.5 * np.eye(k)[y] + skew * np.log(priors)[None, :]
+    return logits, y, np.round(priors * 10000).astype(int)
+
+
+@pytest.mark.parametrize("guard", ["none", "bootstrap", "shrink", "bootstrap_shrink"])
+def test_class_offsets_record_how_they_were_fitted(guard):
+    logits, y, _ = _skewed()
+    extra = {"n_bootstrap": 5} if "bootstrap" in guard else {}
+    rule = fit_decision_rule(logits, y, "class_offsets", guard=guard, seed=1, **extra)
+    p = rule.params
+    assert rule.kind == "class_offsets" and len(rule.offsets) == 3
+    assert (p["method"], p["metric"], p["guard"], p["seed"]) == ("class_offsets", "macro_f1", guard, 1)
+    assert p["validation_before"] == pytest.approx(f1_score(y, logits.argmax(1), average="macro"), abs=1e-6)
+    assert p["validation_after"] == pytest.approx(f1_score(y, rule.predict(logits), average="macro"), abs=1e-6)
+    assert p["validation_after"] > p["validation_before"] + 0.02  # a real skew: every guard keeps most of the gain
+    assert len(p["grid"]) == 41 and 0.0 in p["grid"] and p["validation_rows"] == 2000
+    assert p["validation_counts"] == np.bincount(y).tolist()
+    json.dumps(p)  # the record is plain JSON
+
+
+def test_class_offsets_without_guard_never_lose_on_validation():
+    for seed in range(3):
+        logits, y, _ = _skewed(n=300, k=4, seed=seed, skew=0.3)
+        p = fit_decision_rule(logits, y, guard="none").params
+        assert p["validation_after"] >= p["validation_before"]
+
+
+def test_balanced_accuracy_and_class_f1_at_a_precision_floor():
+    logits, y, _ = _skewed(seed=2)
+    rule = fit_decision_rule(logits, y, metric="balanced_accuracy", guard="none")
+    assert rule.params["validation_after"] == pytest.approx(balanced_accuracy_score(y, rule.predict(logits)), abs=1e-6)
+    floor = fit_decision_rule(logits, y, metric="class_f1", target_class=2, min_precision=0.8, guard="none")
+    pred = floor.predict(logits)
+    assert precision_score(y == 2, pred == 2) >= 0.8
+    assert floor.params["validation_after"] == pytest.approx(f1_score(y == 2, pred == 2), abs=1e-6)
+    assert (floor.params["target_class"], floor.params["min_precision"]) == (2, 0.8)
+    free = fit_decision_rule(logits, y, metric="class_f1", target_class=2, guard="none")
+    assert free.params["validation_after"] >= floor.params["validation_after"]  # the floor only constrains
+
+
+def test_logit_adjustment_chooses_tau_on_validation_and_allows_zero():
+    logits, y, counts = _skewed(skew=1.0)
+    rule = fit_decision_rule(logits, y, "logit_adjustment", train_counts=counts, guard="none")
+    p = rule.params
+    assert p["tau"] in p["grid"] and p["tau"] > 0 and p["grid"][0] == 0.0
+    assert p["grid_scores"][p["grid"].index(p["tau"])] == max(p["grid_scores"])
+    np.testing.assert_allclose(rule.offsets, PosthocAdjustment.from_priors(counts, tau=p["tau"]).offsets)
+    unskewed, yu, _ = _skewed(skew=0.0)  # the model did not learn the priors: any adjustment hurts
+    assert fit_decision_rule(unskewed, yu, "logit_adjustment", train_counts=counts, guard="none").params["tau"] == 0
+    fixed = fit_decision_rule(logits, y, "logit_adjustment", train_counts=counts, tau=1.0)
+    assert fixed.params["guard"] == "none" and fixed.params["tau"] == pytest.approx(1.0)
+    np.testing.assert_allclose(fixed.offsets, PosthocAdjustment.from_priors(counts, tau=1.0).offsets)
+    shrunk = fit_decision_rule(logits, y, "logit_adjustment", train_counts=counts, guard="shrink")
+    assert shrunk.params["tau"] == pytest.approx(shrunk.params["guard_result"]["shrink"] * p["tau"], abs=1e-6)
+
+
+def test_threshold_through_the_entry_point_matches_tune_threshold():
+    logits, y, _ = _skewed(n=600, k=2, seed=3)
+    p1 = torch.softmax(torch.tensor(logits), -1)[:, 1].numpy()
+    for metric, old in (("macro_f1", "macro_f1"), ("balanced_accuracy", "balanced_accuracy")):
+        rule = fit_decision_rule(logits, y, "threshold", metric=metric, guard="none")
+        assert rule.kind == "threshold" and rule.params["positive_label"] == 1
+        assert rule.params["validation_after"] == pytest.approx(tune_threshold(p1, y, old).score, abs=1e-6)
+        np.testing.assert_array_equal(rule.predict(logits), (p1 >= rule.params["threshold"]).astype(int))
+    f1_rule = fit_decision_rule(logits, y, "threshold", metric="class_f1", target_class=1, guard="none")
+    assert f1_rule.params["validation_after"] == pytest.approx(tune_threshold(p1, y, "f1").score, abs=1e-6)
+
+
+def test_fit_is_seeded_and_takes_torch_tensors_and_skips_ignored_rows():
+    logits, y, _ = _skewed(n=500, seed=4)
+    a = fit_decision_rule(logits, y, guard="bootstrap", seed=7, n_bootstrap=5)
+    b = fit_decision_rule(torch.tensor(logits), torch.tensor(y), guard="bootstrap", seed=7, n_bootstrap=5)
+    c = fit_decision_rule(logits, y, guard="bootstrap", seed=8, n_bootstrap=5)
+    assert a.offsets == b.offsets and a.offsets != c.offsets
+    ignored = np.concatenate([y, np.full(20, -100)])
+    d = fit_decision_rule(np.concatenate([logits, np.zeros((20, 3))]), ignored, guard="bootstrap", seed=7,
+                          n_bootstrap=5)
+    assert d.offsets == a.offsets and d.params["validation_rows"] == 500
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "needle"),
+    [
+        (("platt",), {}, "decision rule must be one of"),
+        (("class_offsets",), {"guard": "jackknife"}, "guard must be one of"),
+        (("class_offsets",), {"metric": "auc"}, "metric must be one of"),
+        (("class_offsets",), {"gird_size": 3}, "no parameter 'gird_size'"),
+        (("class_offsets",), {"guard": "none", "n_folds": 3}, "no parameter 'n_folds'"),
+        (("class_offsets",), {"grid_size": 1}, "grid_size"),
+        (("class_offsets",), {"max_sweeps": 0}, "max_sweeps"),
+        (("class_offsets",), {"metric": "class_f1"}, "target_class"),
+        (("threshold",), {}, "needs two classes"),
+        (("logit_adjustment",), {}, "needs train_counts"),
+        (("logit_adjustment",), {"train_counts": [5, 5], "tau": 1.0}, "priors has 2 entries"),
+        (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau": 1.0, "guard": "bootstrap"}, "fixed tau"),
+        (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau": "high"}, "tau must be 'auto'"),
+        (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau_grid": [-1.0, 1.0]}, "tau_grid"),
+    ],
+)
+def test_fit_errors_name_the_bad_value(args, kwargs, needle):
+    logits, y, _ = _skewed(n=100)
+    with pytest.raises(ValueError, match=needle):
+        fit_decision_rule(logits, y, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("logits", "labels", "needle"),
+    [
+        (np.zeros(6), [0, 1, 0, 1, 0, 1], "shape"),
+        (np.zeros((4, 2)), [0, 1, 0], "one label per row"),
+        (np.zeros((3, 2)), [0.0, 1.0, 0.5], "integer class ids"),
+        (np.zeros((3, 2)), [0, 1, 2], r"\[2\] are outside"),
+        (np.full((3, 2), np.nan), [0, 1, 0], "NaN"),
+        (np.zeros((2, 2)), [-100, -100], "no validation rows"),
+    ],
+)
+def test_fit_refuses_bad_validation_arrays(logits, labels, needle):
+    with pytest.raises(ValueError, match=needle):
+        fit_decision_rule(logits, np.asarray(labels), guard="none")
+
+
+def test_target_class_without_validation_rows_is_refused():
+    logits, y, _ = _skewed(n=200)
+    with pytest.raises(ValueError, match="target_class 2 has no validation rows"):
+        fit_decision_rule(logits[y != 2], y[y != 2], metric="class_f1", target_class=2)
+
+
+def test_registry_declares_every_rule_once():
+    assert set(DECISION_RULES) == {"class_offsets", "logit_adjustment", "threshold"}
+    assert DECISION_RULES["logit_adjustment"].needs_train_counts and DECISION_RULES["threshold"].binary_only
+    assert 0.0 in DECISION_RULES["logit_adjustment"].params["tau_grid"]
+    assert DEFAULT_GUARD in DECISION_GUARDS and set(DECISION_METRICS) == {"macro_f1", "balanced_accuracy", "class_f1"}
+
+
+# --------------------------------------------------------------------------------------------------
+# posthoc.json: version 2 with the fitting record; version 1 files still load
+# --------------------------------------------------------------------------------------------------
+
+
+def test_fitted_rule_roundtrips_through_posthoc_json(tmp_path):
+    logits, y, _ = _skewed(n=400)
+    rule = fit_decision_rule(logits, y, guard="shrink", seed=2)
+    path = rule.save(tmp_path)
+    stored = json.loads(path.read_text())
+    assert stored["format_version"] == 2 and stored["kind"] == "class_offsets"
+    again = load_posthoc(tmp_path)
+    assert again == rule
+    np.testing.assert_array_equal(again.predict(logits), rule.predict(logits))
+
+
+def test_version_1_files_still_load_and_unknown_versions_are_refused(tmp_path):
+    v1 = {"format_version": 1, "kind": "threshold", "offsets": [0.0, 0.8], "params": {"threshold": 0.31}}
+    (tmp_path / POSTHOC_FILENAME).write_text(json.dumps(v1))
+    assert load_posthoc(tmp_path) == PosthocAdjustment([0.0, 0.8], "threshold", {"threshold": 0.31})
+    (tmp_path / POSTHOC_FILENAME).write_text(json.dumps({**v1, "format_version": 3}))
+    with pytest.raises(ValueError, match="format_version 3"):
+        load_posthoc(tmp_path)
+    (tmp_path / POSTHOC_FILENAME).write_text(json.dumps({**v1, "format_version": 2, "scale": 2}))
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['scale'\]"):
+        load_posthoc(tmp_path)
+    (tmp_path / POSTHOC_FILENAME).write_text(json.dumps({**v1, "kind": "platt"}))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        load_posthoc(tmp_path)
+    (tmp_path / POSTHOC_FILENAME).write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_posthoc(tmp_path)
