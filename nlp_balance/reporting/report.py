@@ -88,6 +88,9 @@ def _headline_blocks(run: RunData, baseline: RunData | None) -> list[Block]:
     )
     if not math.isnan(val):
         text += f" Validation macro-F1 of the best checkpoint: {val:.4f}."
+    rule = run.info.get("posthoc")
+    if isinstance(rule, Mapping) and rule.get("kind"):
+        text += f" Test metrics are with the decision rule ({rule['kind']}) applied; see \"Decision rule\"."
     return [Heading("Headline"), Table(header, rows), Paragraph(text)]
 
 
@@ -200,13 +203,73 @@ def _setup_blocks(run: RunData) -> list[Block]:
     if isinstance(weights, list) and len(weights) == len(run.label_names):
         rows.append(["class weights", ", ".join(f"{n} {fmt(w, 3)}" for n, w in zip(run.label_names, weights))])
     if info.get("posthoc"):
-        rows.append(["post-hoc adjustment", json_compact(info["posthoc"])])
+        rows.append(["decision rule", _rule_summary(info["posthoc"])])
     rows += [
         ["seed", str(info.get("seed", "n/a"))],
         ["train time", fmt_seconds(info.get("train_time_s"))],
         ["wall time", fmt_seconds(info.get("wall_time_s"))],
     ]
     return [Heading("Training setup"), Table(["setting", "value"], rows, align_left=2)]
+
+
+def _rule_summary(rule: Any) -> str:
+    """One line: the rule's kind, the metric and guard it was fitted with, and what it chose."""
+    if not isinstance(rule, Mapping):
+        return json_compact(rule)
+    params = rule.get("params") if isinstance(rule.get("params"), Mapping) else {}
+    bits = [str(rule.get("kind", "?"))]
+    if params.get("metric"):
+        bits.append(f"maximising validation {params['metric']}")
+    if params.get("guard"):
+        bits.append(f"guard {params['guard']}")
+    guard_result = params.get("guard_result")
+    shrink = guard_result.get("shrink") if isinstance(guard_result, Mapping) else None
+    if shrink is not None:
+        bits.append(f"shrink factor {fmt(shrink, 2)}")
+    for key, label in (("tau", "tau"), ("threshold", "threshold")):
+        if params.get(key) is not None:
+            bits.append(f"{label} {fmt(params[key], 3)}")
+    return ", ".join(bits)
+
+
+def _decision_rule_blocks(run: RunData) -> list[Block]:
+    """The decision rule, its offsets, and validation/test metrics before and after it, when recorded."""
+    rule = run.info.get("posthoc")
+    effect = run.rule_effect()
+    if not rule and not effect:
+        return []
+    blocks: list[Block] = [Heading("Decision rule")]
+    if isinstance(rule, Mapping):
+        text = f"Rule: {_rule_summary(rule)}."
+        offsets = rule.get("offsets")
+        if isinstance(offsets, list) and len(offsets) == len(run.label_names):
+            text += " Offsets added to the logits: " + ", ".join(
+                f"{n} {num(o):+.3f}" for n, o in zip(run.label_names, offsets)) + "."
+        params = rule.get("params") if isinstance(rule.get("params"), Mapping) else {}
+        if params.get("validation_rows"):
+            text += f" Fitted on {int(params['validation_rows']):,} validation rows."
+        blocks.append(Paragraph(text))
+    if not effect:
+        blocks.append(Paragraph("This run folder does not record the metrics before the rule, so its effect "
+                                "cannot be shown; the test metrics above are with the rule applied."))
+        return blocks
+    smallest, _ = run.smallest_class()
+    key = run.label_keys[run.label_names.index(smallest)]
+    metrics = [("macro-F1", "macro_f1"), ("balanced accuracy", "balanced_accuracy"),
+               (f"F1 of the smallest class ({smallest})", f"f1_{key}"), ("accuracy", "accuracy")]
+    header = ["metric"]
+    for split in effect:
+        header += [f"{split} before", f"{split} after", f"{split} change"]
+    rows = []
+    for label, metric in metrics:
+        row = [label]
+        for before, after in effect.values():
+            b, a = num(before.get(metric)), num(after.get(metric))
+            row += [fmt(b), fmt(a), fmt_delta(a - b)]
+        rows.append(row)
+    note = ("The rule was fitted on the validation split, so its validation gain is optimistic; "
+            "the test columns are the check.") if "validation" in effect else "Change = after minus before."
+    return [*blocks, Table(header, rows), Paragraph(note)]
 
 
 def _per_class_blocks(run: RunData) -> list[Block]:
@@ -348,6 +411,7 @@ def render_report(run_dir: str | Path, *, baseline_dir: str | Path | None = None
     blocks += _balancing_blocks(run)
     blocks += image(CLASS_DISTRIBUTION_PLOT, "Train class distribution before and after balancing")
     blocks += _setup_blocks(run)
+    blocks += _decision_rule_blocks(run)
     blocks += image(TRAINING_CURVES_PLOT, "Training and validation curves")
     blocks += _per_class_blocks(run)
     blocks += image(PER_CLASS_METRICS_PLOT, "Per-class precision, recall and F1")

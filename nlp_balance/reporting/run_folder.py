@@ -8,6 +8,7 @@ cards read::
       run_info.json          name, seed, model, loss, balancing, versions  write_run_info
       distribution.json      class counts before (every split), after (train)  write_distribution
       metrics.json           test and best-validation metrics (flat keys)  write_metrics
+                             (+ before/after the decision rule, when one was fitted)
       confusion_matrix.json  test confusion matrix (rows = true class)     write_confusion_matrix
       log_history.json       the Trainer's log history (training curves)   write_log_history
       predictions.jsonl      text, label, prediction, probabilities per test example  write_predictions
@@ -54,7 +55,10 @@ __all__ = [
     "REPORT_HTML_FILENAME",
     "REPORT_MD_FILENAME",
     "RUN_INFO_FILENAME",
+    "TEST_BEFORE_RULE",
     "TRAINING_CURVES_PLOT",
+    "VALIDATION_AFTER_RULE",
+    "VALIDATION_BEFORE_RULE",
     "RunData",
     "baseline_run_dir",
     "check_same_labels",
@@ -94,6 +98,14 @@ PLOT_FILES: tuple[str, ...] = (CLASS_DISTRIBUTION_PLOT, PER_CLASS_METRICS_PLOT, 
                                TRAINING_CURVES_PLOT)
 
 _METRIC_PREFIXES = ("test_", "eval_", "validation_")
+
+#: ``metrics.json`` sections that show a decision rule's effect. ``test`` holds the metrics *after*
+#: the rule (what the model does as saved); these hold the test metrics without it and the whole
+#: validation split scored without and with it. Run folders without a rule, or written before these
+#: sections existed, simply lack them.
+TEST_BEFORE_RULE = "test_before_rule"
+VALIDATION_BEFORE_RULE = "validation_before_rule"
+VALIDATION_AFTER_RULE = "validation_after_rule"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -136,6 +148,15 @@ class RunData:
     def test(self) -> dict[str, Any]:
         """The test-split metrics (flat keys, no prefix)."""
         return self.metrics.get("test", {})
+
+    def rule_effect(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Per split (``validation``, ``test``), the metrics ``(before, after)`` the decision rule.
+
+        Only splits with both sides recorded are returned; empty when the run folder records none.
+        """
+        sides = {"validation": (VALIDATION_BEFORE_RULE, VALIDATION_AFTER_RULE), "test": (TEST_BEFORE_RULE, "test")}
+        return {split: (self.metrics[before], self.metrics[after]) for split, (before, after) in sides.items()
+                if before in self.metrics and after in self.metrics}
 
     def class_metric(self, metric: str, label: str, split: str = "test") -> float:
         """``metric`` (``f1``, ``precision``, ``recall``, ``support``) of class ``label`` on ``split``."""
@@ -364,15 +385,30 @@ def write_distribution(
 
 
 def write_metrics(
-    run_dir: str | Path, test: Mapping[str, Any], validation: Mapping[str, Any] | None = None
+    run_dir: str | Path,
+    test: Mapping[str, Any],
+    validation: Mapping[str, Any] | None = None,
+    *,
+    test_before_rule: Mapping[str, Any] | None = None,
+    validation_before_rule: Mapping[str, Any] | None = None,
+    validation_after_rule: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``metrics.json``: the ``test`` and (optionally) ``validation`` metrics, flat keys.
 
+    With a decision rule, ``test`` is scored with the rule applied; ``test_before_rule`` is the
+    same split without it, and ``validation_before_rule`` / ``validation_after_rule`` (given
+    together) the validation split without and with it, so the report can show the rule's effect.
     A Trainer's ``eval_``/``test_`` key prefix is dropped, so every run folder stores the same keys.
     """
+    if (validation_before_rule is None) != (validation_after_rule is None):
+        raise ValueError("validation_before_rule and validation_after_rule go together: give both or neither")
     data = {"test": _unprefixed(test)}
     if validation is not None:
         data["validation"] = _unprefixed(validation)
+    for section, values in ((TEST_BEFORE_RULE, test_before_rule), (VALIDATION_BEFORE_RULE, validation_before_rule),
+                            (VALIDATION_AFTER_RULE, validation_after_rule)):
+        if values is not None:
+            data[section] = _unprefixed(values)
     path = _target(run_dir, METRICS_FILENAME)
     atomic_write_json(path, data)
     return path

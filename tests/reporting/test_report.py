@@ -183,3 +183,52 @@ def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
         previous = is_row
     assert tables and all(len(set(t)) == 1 for t in tables), tables
     assert any("bad" in line and line.startswith("|") for line in md.splitlines())
+
+
+def _add_rule(run: Path, *, with_effect: bool) -> dict:
+    """Record a fitted decision rule in run_info.json and, optionally, its effect in metrics.json."""
+    info = json.loads((run / "run_info.json").read_text())
+    info["posthoc"] = {"kind": "class_offsets", "offsets": [0.9, -0.1, 0.0, -0.2, -0.3, -0.3],
+                       "params": {"method": "class_offsets", "metric": "macro_f1", "guard": "shrink",
+                                  "guard_result": {"shrink": 0.6}, "validation_rows": 805}}
+    (run / "run_info.json").write_text(json.dumps(info))
+    metrics = json.loads((run / "metrics.json").read_text())
+    if with_effect:
+        shifted = {k: (v - 0.05 if isinstance(v, float) else v) for k, v in metrics["test"].items()}
+        metrics["test_before_rule"] = shifted
+        metrics["validation_before_rule"] = {k: (v - 0.08 if isinstance(v, float) else v)
+                                             for k, v in metrics["validation"].items()}
+        metrics["validation_after_rule"] = metrics["validation"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return metrics
+
+
+def test_report_shows_the_decision_rule_before_and_after(runs: dict[str, Path]) -> None:
+    run = runs["balanced"]
+    metrics = _add_rule(run, with_effect=True)
+    render_report(run)
+    md = (run / "report.md").read_text()
+    section = md.split("## Decision rule", 1)[1].split("\n## ", 1)[0]
+    assert "class_offsets, maximising validation macro_f1, guard shrink, shrink factor 0.60" in section
+    assert "ABBR +0.900" in section and "805 validation rows" in section
+    header = next(line for line in section.splitlines() if line.startswith("| metric"))
+    assert "validation before" in header and "test after" in header and "test change" in header
+    test, before = metrics["test"], metrics["test_before_rule"]
+    row = next(line for line in section.splitlines() if line.startswith("| macro-F1"))
+    assert f"{before['macro_f1']:.4f}" in row and f"{test['macro_f1']:.4f}" in row
+    assert f"{test['macro_f1'] - before['macro_f1']:+.4f}" in row
+    smallest = next(line for line in section.splitlines() if "smallest class (ABBR)" in line)
+    assert f"{test['f1_abbr'] - before['f1_abbr']:+.4f}" in smallest
+    assert "with the decision rule (class_offsets) applied" in md  # the headline says what its numbers are
+    assert "Decision rule" in " ".join(_html(run / "report.html").text)
+
+
+def test_report_of_a_rule_without_recorded_effect_and_of_no_rule(runs: dict[str, Path]) -> None:
+    run = runs["balanced"]
+    render_report(run)
+    assert "## Decision rule" not in (run / "report.md").read_text()  # no rule: no section
+    _add_rule(run, with_effect=False)
+    render_report(run)
+    md = (run / "report.md").read_text()
+    assert "## Decision rule" in md and "does not record the metrics before the rule" in md
+    assert "| metric | validation before" not in md

@@ -103,6 +103,27 @@ def test_writers_reject_what_readers_could_not_use(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_decision_rule_sections_round_trip_and_old_folders_have_none(tmp_path: Path) -> None:
+    """metrics.json records a decision rule's effect: test before it, validation before and after it."""
+    made = _write_all(tmp_path)
+    assert load_run(tmp_path).rule_effect() == {}  # a folder written without them reads as before
+    before, _ = compute_imbalance_metrics([0] * len(LABELS), LABELS, NAMES)
+    val_before, _ = compute_imbalance_metrics(PREDS, LABELS, NAMES)
+    write_metrics(tmp_path, {f"test_{k}": v for k, v in made["test"].items()}, made["validation"],
+                  test_before_rule=before, validation_before_rule={f"eval_{k}": v for k, v in val_before.items()},
+                  validation_after_rule=made["validation"])
+    raw = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(raw) == {"test", "validation", "test_before_rule", "validation_before_rule", "validation_after_rule"}
+    assert raw["validation_before_rule"] == val_before  # prefixes dropped here too
+    effect = load_run(tmp_path).rule_effect()
+    assert list(effect) == ["validation", "test"]
+    assert effect["test"] == (before, made["test"]) and effect["validation"] == (val_before, made["validation"])
+    write_metrics(tmp_path, made["test"], test_before_rule=before)  # test only: the validation side is absent
+    assert list(load_run(tmp_path).rule_effect()) == ["test"]
+    with pytest.raises(ValueError, match="give both or neither"):
+        write_metrics(tmp_path, made["test"], validation_before_rule=val_before)
+
+
 class _FailingTexts(Sequence[str]):
     """Texts whose third item cannot be read: the write fails half way through."""
 
