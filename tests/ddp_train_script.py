@@ -4,8 +4,10 @@ Usage: ``python tests/ddp_train_script.py OUT_DIR --per-device B --ga G`` (optio
 ``torchrun --nproc_per_node 2``). It fine-tunes a tiny random BERT with BalancedTrainer (focal loss,
 "balanced" class weights, the weighted sampler) and writes, per rank, the example indices of every
 micro-batch it consumed and its class weights; rank 0 also writes the final weights. With
-``--synthesis smote|mixup`` the run also synthesises head inputs in embedding space and every rank
-writes its memory bank (``rank<r>_bank.pt``), so the test can check that the banks were gathered.
+``--synthesis smote|mixup`` the run also synthesises head inputs in embedding space, with
+``--synthesis tmix`` it mixes hidden states at encoder layers 1 and 2; every rank then writes its
+memory bank (``rank<r>_bank.pt``: tensors for smote/mixup, lists of token-id rows for tmix) and its
+final weights, so the test can check that the banks were gathered and the ranks stayed in step.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def main() -> None:
     parser.add_argument("--per-device", type=int, required=True)
     parser.add_argument("--ga", type=int, required=True)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--synthesis", choices=("smote", "mixup"), default=None)
+    parser.add_argument("--synthesis", choices=("smote", "mixup", "tmix"), default=None)
     opts = parser.parse_args()
     hf_logging.set_verbosity_error()
     torch.set_num_threads(1)
@@ -104,6 +106,7 @@ def main() -> None:
         ddp_backend="gloo" if world > 1 else None,
         ddp_find_unused_parameters=False if world > 1 else None,
         embedding_synthesis=opts.synthesis,
+        tmix_layers=[1, 2] if opts.synthesis == "tmix" else None,
         memory_bank_size=256,
     )
     collator = RecordingCollator()
@@ -121,8 +124,11 @@ def main() -> None:
     (opts.out_dir / f"rank{rank}.json").write_text(json.dumps(record))
     synth = trainer.embedding_synthesizer
     if synth is not None:
-        bank = {int(c): t.detach().cpu() for c, t in synth.bank.items()}
-        torch.save({"bank": bank, "synthesized": synth.synthesized_}, opts.out_dir / f"rank{rank}_bank.pt")
+        bank = {int(c): [r["input_ids"].cpu() for r in t] if isinstance(t, list) else t.detach().cpu()
+                for c, t in synth.bank.items()}
+        final = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+        torch.save({"bank": bank, "synthesized": synth.synthesized_, "final": final},
+                   opts.out_dir / f"rank{rank}_bank.pt")
     if rank == 0:
         final = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
         torch.save({"initial": initial, "final": final}, opts.out_dir / "weights.pt")

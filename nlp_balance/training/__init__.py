@@ -1,5 +1,6 @@
 """Training layer: imbalance losses, class weights, the balanced batch sampler, :class:`BalancedTrainer`,
-embedding-space synthesis, auxiliary heads and the EasyEnsemble estimator.
+embedding-space synthesis (head inputs, and TMix inside the encoder), auxiliary heads and the
+EasyEnsemble estimator.
 
 Each choice list has one registry here: :data:`LOSSES` (name -> :class:`LossSpec`),
 :data:`CLASS_WEIGHTING_SCHEMES`, :data:`SAMPLER_MODES` and :data:`SYNTHESIS_METHODS`;
@@ -14,6 +15,7 @@ from nlp_balance.training.deferred_reweighting import DeferredReweightingCallbac
 from nlp_balance.training.easy_ensemble import EasyEnsemble
 from nlp_balance.training.embedding_synthesis import SYNTHESIS_METHODS
 from nlp_balance.training.heads import ModelWithAuxiliaryHead
+from nlp_balance.training.hidden_mixup import HiddenStateMixup, default_tmix_layers, encoder_layers
 from nlp_balance.training.imbalance_options import IMBALANCE_OPTIONS, check_training_options
 from nlp_balance.training.losses import LOSSES, LossSpec, build_loss
 from nlp_balance.training.trainer import BalancedTrainer
@@ -30,9 +32,12 @@ __all__ = [
     "CompactProgressCallback",
     "DeferredReweightingCallback",
     "EasyEnsemble",
+    "HiddenStateMixup",
     "LossSpec",
     "ModelWithAuxiliaryHead",
     "build_loss",
     "check_training_options",
     "compute_class_weights",
+    "default_tmix_layers",
+    "encoder_layers",
 ]

@@ -65,12 +65,13 @@ class BalancedTrainingArguments(TrainingArguments):
         default=True,
         metadata={"help": "Whether a larger metric_for_best_model is better."},
     )
-    # Embedding-space synthesis (nlp_balance/training/embedding_synthesis.py explains the method and
-    # why it stays GA-exact).
+    # Embedding-space synthesis (embedding_synthesis.py and hidden_mixup.py in nlp_balance/training
+    # explain the methods and why they stay GA-exact).
     embedding_synthesis: str | None = field(
         default=None,
         metadata={
-            "help": f"Synthesise head inputs for minority classes while training: {' or '.join(SYNTHESIS_METHODS)}."
+            "help": "Synthesise minority examples while training: 'smote' or 'mixup' at the head's input "
+            f"(trains the head only), 'tmix' inside the encoder (TMix). One of {', '.join(SYNTHESIS_METHODS)}."
         },
     )
     synthesis_k: int = field(default=5, metadata={"help": "Nearest same-class neighbours for 'smote'."})
@@ -82,10 +83,19 @@ class BalancedTrainingArguments(TrainingArguments):
     synthesis_classes: list[int] | None = field(
         default=None, metadata={"help": "Class ids that get synthetic points (default: every non-majority class)."}
     )
-    mixup_alpha: float = field(default=0.4, metadata={"help": "Beta(alpha, alpha) mixing weight for 'mixup'."})
+    mixup_alpha: float = field(
+        default=0.4, metadata={"help": "Beta(alpha, alpha) mixing weight for 'mixup' and 'tmix'."}
+    )
+    tmix_layers: list[int] | None = field(
+        default=None,
+        metadata={
+            "help": "Encoder layers (1-based) whose outputs 'tmix' may mix, one drawn per mixed example "
+            "(default: TMix's {7, 9, 12} of 12 layers, scaled to the model's depth)."
+        },
+    )
 
     def __post_init__(self) -> None:
-        names = (*IMBALANCE_OPTIONS, "train_sampling_strategy", "label_smoothing_factor")
+        names = (*IMBALANCE_OPTIONS, "train_sampling_strategy", "label_smoothing_factor", "gradient_checkpointing")
         checked = check_training_options({name: getattr(self, name) for name in names if hasattr(self, name)})
         for name in IMBALANCE_OPTIONS:
             setattr(self, name, checked[name])

@@ -11,8 +11,12 @@ Used by :class:`~nlp_balance.BalancedTrainer` when ``embedding_synthesis`` is se
 
 The pooled representation is the **input of the classification head** (``model.classifier`` or
 ``model.score``), captured by a forward hook; the synthetic points go through that head only, from
-detached inputs, so they train the head and never the encoder. Their per-item losses come from the
-trainer's own loss function (class weights, focal, ... apply).
+detached inputs, so they train the head and never the encoder. Their per-item losses come from
+the trainer's own loss function (class weights, focal, ... apply).
+
+``"tmix"`` mixes hidden states inside the encoder instead, so its synthetic examples train the
+encoder too: :meth:`EmbeddingSynthesizer.from_args` returns a
+:class:`~nlp_balance.training.hidden_mixup.HiddenStateMixup` for it.
 
 Why it stays exact under gradient accumulation (accumulating 4 micro-batches of 2 == one batch of 8):
 
@@ -42,12 +46,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from nlp_balance.training.hidden_mixup import HiddenStateMixup
 from nlp_balance.utils.seeding import numpy_rng
 
 __all__ = ["SYNTHESIS_METHODS", "EmbeddingSynthesizer", "find_classifier_head"]
 
-#: Values of ``embedding_synthesis``.
-SYNTHESIS_METHODS = ("smote", "mixup")
+#: Values of ``embedding_synthesis``: synthesis at the head's input, or TMix inside the encoder.
+SYNTHESIS_METHODS = ("smote", "mixup", "tmix")
+_HEAD_INPUT_METHODS = ("smote", "mixup")
 _HEAD_NAMES = ("classifier", "score")
 
 
@@ -85,8 +91,9 @@ class EmbeddingSynthesizer:
     def __init__(self, method: str, num_labels: int, synthesis_classes: Sequence[int], *, k: int = 5,
                  ratio: float = 1.0, weight: float = 1.0, bank_size: int = 256, mixup_alpha: float = 0.4,
                  seed: int = 0) -> None:
-        if method not in SYNTHESIS_METHODS:
-            raise ValueError(f"embedding_synthesis={method!r} is not valid; use None or one of {SYNTHESIS_METHODS}")
+        if method not in _HEAD_INPUT_METHODS:
+            hint = "; 'tmix' is HiddenStateMixup" if method == "tmix" else ""
+            raise ValueError(f"EmbeddingSynthesizer methods are {_HEAD_INPUT_METHODS}, got {method!r}{hint}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"synthesis_k must be an integer >= 1, got {k!r}")
         if not isinstance(ratio, (int, float)) or not np.isfinite(ratio) or ratio <= 0:
@@ -261,8 +268,10 @@ class EmbeddingSynthesizer:
     # ---- construction from training arguments ---------------------------------------------------
 
     @classmethod
-    def from_args(cls, args: Any, num_labels: int, class_counts: Any) -> EmbeddingSynthesizer | None:
-        """Build from ``BalancedTrainingArguments`` fields, or ``None`` when synthesis is off."""
+    def from_args(cls, args: Any, num_labels: int,
+                  class_counts: Any) -> EmbeddingSynthesizer | HiddenStateMixup | None:
+        """The synthesizer of ``args.embedding_synthesis`` (a :class:`HiddenStateMixup` for ``"tmix"``),
+        built from ``BalancedTrainingArguments`` fields; ``None`` when synthesis is off."""
         method = getattr(args, "embedding_synthesis", None)
         if method is None:
             return None
@@ -276,6 +285,12 @@ class EmbeddingSynthesizer:
             if not classes:
                 raise ValueError(f"embedding_synthesis: every class has {int(counts.max())} examples; "
                                  "set synthesis_classes explicitly")
+        if method == "tmix":
+            return HiddenStateMixup(num_labels, classes, layers=getattr(args, "tmix_layers", None),
+                                    ratio=getattr(args, "synthesis_ratio", 1.0),
+                                    weight=getattr(args, "synthesis_weight", 1.0),
+                                    bank_size=getattr(args, "memory_bank_size", 256),
+                                    alpha=getattr(args, "mixup_alpha", 0.4), seed=getattr(args, "seed", 0))
         return cls(method, num_labels, classes, k=getattr(args, "synthesis_k", 5),
                    ratio=getattr(args, "synthesis_ratio", 1.0), weight=getattr(args, "synthesis_weight", 1.0),
                    bank_size=getattr(args, "memory_bank_size", 256), mixup_alpha=getattr(args, "mixup_alpha", 0.4),

@@ -37,6 +37,7 @@ IMBALANCE_OPTIONS = (
     "memory_bank_size",
     "synthesis_classes",
     "mixup_alpha",
+    "tmix_layers",
 )
 # Classes of the dummy task the loss is built on to check loss_params (unless a per-class parameter
 # fixes their number).
@@ -49,10 +50,12 @@ def check_training_options(values: Mapping[str, Any]) -> dict[str, Any]:
     Only the keys present are checked, and keys that are not imbalance options are passed through
     unchanged (so a whole recipe ``training`` section can be given). Normalised: ``loss`` to its
     registry name (an ``nn.Module`` is kept), ``loss_params`` from JSON to a dict, ``class_weights``
-    to a list of floats (or a dict), ``drw_epoch`` to a float. The named loss is built once on
+    to a list of floats (or a dict), ``drw_epoch`` to a float, ``tmix_layers`` to a sorted list
+    of distinct ints. The named loss is built once on
     dummy classes so that a bad ``loss_params`` entry fails here rather than when training starts.
-    ``train_sampling_strategy`` and ``label_smoothing_factor``, when present, are checked against
-    the options that rule them out. Raises ``ValueError`` whose message begins with the option name.
+    ``train_sampling_strategy``, ``label_smoothing_factor`` and ``gradient_checkpointing``, when
+    present, are checked against the options that rule them out. Raises ``ValueError`` whose message
+    begins with the option name.
     """
     out = dict(values)
     spec = _check_loss(out)
@@ -70,6 +73,8 @@ def check_training_options(values: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("drw_epoch") is not None:
         out["drw_epoch"] = _check_drw_epoch(out)
     _check_synthesis_fields(out)
+    if out.get("tmix_layers") is not None:
+        out["tmix_layers"] = _check_tmix_layers(out)
     _check_transformers_fields(out)
     if spec is not None:
         _check_loss_builds(spec, out)
@@ -172,6 +177,18 @@ def _check_synthesis_fields(out: Mapping[str, Any]) -> None:
             raise ValueError(f"synthesis_classes must be a non-empty list of class ids >= 0, got {classes!r}")
 
 
+def _check_tmix_layers(out: Mapping[str, Any]) -> list[int]:
+    """Encoder layer numbers (1-based) whose outputs TMix may mix; the model bounds them when it is known."""
+    layers = out["tmix_layers"]
+    ids = list(layers) if isinstance(layers, (list, tuple)) else None
+    if not ids or any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1 for m in ids):
+        raise ValueError(f"tmix_layers must be a non-empty list of encoder layer numbers >= 1, got {layers!r}")
+    method = out.get("embedding_synthesis")
+    if method is not None and method != "tmix":
+        raise ValueError(f"tmix_layers is used by embedding_synthesis='tmix' only, not {method!r}")
+    return sorted({int(m) for m in ids})
+
+
 def _check_transformers_fields(out: Mapping[str, Any]) -> None:
     """``TrainingArguments`` fields that the imbalance options rule out."""
     strategy = out.get("train_sampling_strategy", "random")
@@ -179,6 +196,11 @@ def _check_transformers_fields(out: Mapping[str, Any]) -> None:
         raise ValueError(
             f"sampler={out['sampler']!r} replaces the Trainer's own sampler; "
             f"train_sampling_strategy={strategy!r} cannot be used with it"
+        )
+    if out.get("embedding_synthesis") == "tmix" and out.get("gradient_checkpointing"):
+        raise ValueError(
+            "embedding_synthesis='tmix' mixes hidden states with forward hooks, which gradient checkpointing "
+            "bypasses when it recomputes the layers; set gradient_checkpointing to false"
         )
     smoothing = out.get("label_smoothing_factor", 0)
     if smoothing:

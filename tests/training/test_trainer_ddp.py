@@ -96,3 +96,34 @@ def test_embedding_synthesis_memory_bank_is_gathered_across_processes(tmp_path):
                 expected[labels[i]] = expected.get(labels[i], 0) + 1
     expected.pop(-100, None)
     assert {c: int(t.shape[0]) for c, t in b0["bank"].items()} == {c: min(n, 256) for c, n in expected.items()}
+
+
+def test_tmix_under_ddp_gathers_the_partner_bank_and_keeps_the_ranks_in_step(tmp_path):
+    """TMix's extra forward passes go through the unwrapped model inside one DDP backward: both ranks
+    mix, hold the same partner bank (token rows from BOTH ranks) and end with the same weights."""
+    out = tmp_path / "ddp_tmix"
+    ga = 2
+    _torchrun([str(out), "--per-device", "2", "--ga", str(ga), "--synthesis", "tmix"], tmp_path)
+    r0, r1 = _load(out, 0), _load(out, 1)
+    b0, b1 = torch.load(out / "rank0_bank.pt"), torch.load(out / "rank1_bank.pt")
+    assert b0["synthesized"] > 0 and b1["synthesized"] > 0
+    assert sorted(b0["bank"]) == sorted(b1["bank"]) and b0["bank"]
+    for c in b0["bank"]:
+        assert [t.tolist() for t in b0["bank"][c]] == [t.tolist() for t in b1["bank"][c]], f"class {c}"
+    sys.path.insert(0, str(HERE))
+    from ddp_train_script import OFFSET, make_data
+
+    data = make_data()
+    expected: dict[int, int] = {}
+    for rank in (r0, r1):
+        for batch in rank["batches"][:-ga]:
+            for i in batch:
+                expected[data["labels"][i]] = expected.get(data["labels"][i], 0) + 1
+    expected.pop(-100, None)
+    assert {c: len(rows) for c, rows in b0["bank"].items()} == {c: min(n, 256) for c, n in expected.items()}
+    # a bank row is the example's token ids (its first token names the example)
+    assert all(data["input_ids"][int(row[0]) - OFFSET] == row.tolist() for rows in b0["bank"].values() for row in rows)
+    a = torch.load(out / "weights.pt")
+    assert max((a["final"][k] - a["initial"][k]).abs().max().item() for k in a["final"]) > 1e-3
+    for k in b0["final"]:
+        torch.testing.assert_close(b1["final"][k], b0["final"][k], atol=0, rtol=0, msg=lambda m, k=k: f"{k}: {m}")
