@@ -12,6 +12,7 @@ from nlp_balance.evaluation.decision_rules import (
     adjust_logits,
     fit_decision_rule,
     load_posthoc,
+    rule_effect,
     tune_threshold,
 )
 from nlp_balance.evaluation.metrics import compute_imbalance_metrics, imbalance_metrics, sanitize_label_names
@@ -31,6 +32,7 @@ __all__ = [
     "imbalance_metrics",
     "load_classifier",
     "load_posthoc",
+    "rule_effect",
     "sanitize_label_names",
     "tune_threshold",
 ]

@@ -53,6 +53,7 @@ __all__ = [
     "adjust_logits",
     "fit_decision_rule",
     "load_posthoc",
+    "rule_effect",
     "tune_threshold",
 ]
 
@@ -430,3 +431,18 @@ def fit_decision_rule(
     elif method == "threshold":
         record.update({"threshold": float(1.0 / (1.0 + math.exp(offsets[1] - offsets[0]))), "positive_label": 1})
     return PosthocAdjustment([float(v) for v in offsets], method, record)
+
+
+def rule_effect(rule: PosthocAdjustment, logits: Any, labels: Any,
+                label_names: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """Imbalance metrics of ``logits`` against ``labels`` without and with ``rule``: ``(before, after)``.
+
+    What a run folder records as ``validation_before_rule``/``validation_after_rule`` (or, on test,
+    ``test_before_rule`` next to ``test``); rows labelled -100 are left out.
+    """
+    from nlp_balance.evaluation.metrics import compute_imbalance_metrics
+
+    scores, refs = _validation_arrays(logits, labels)
+    before, _ = compute_imbalance_metrics(scores.argmax(axis=-1), refs, label_names)
+    after, _ = compute_imbalance_metrics(rule.predict(scores), refs, label_names)
+    return before, after

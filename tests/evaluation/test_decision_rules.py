@@ -24,6 +24,7 @@ from nlp_balance.evaluation.decision_rules import (
     adjust_logits,
     fit_decision_rule,
     load_posthoc,
+    rule_effect,
     tune_threshold,
 )
 from nlp_balance.training.trainer import BalancedTrainer
@@ -317,6 +318,16 @@ def test_target_class_without_validation_rows_is_refused():
     logits, y, _ = _skewed(n=200)
     with pytest.raises(ValueError, match="target_class 2 has no validation rows"):
         fit_decision_rule(logits[y != 2], y[y != 2], metric="class_f1", target_class=2)
+
+
+def test_rule_effect_gives_metrics_without_and_with_the_rule():
+    logits, y, _ = _skewed(n=400, seed=5)
+    rule = fit_decision_rule(logits, y, guard="none")
+    names = ["big", "mid", "rare"]
+    before, after = rule_effect(rule, logits, np.concatenate([y[:-1], [-100]]), names)
+    assert before["macro_f1"] == pytest.approx(f1_score(y[:-1], logits[:-1].argmax(1), average="macro"))
+    assert after["macro_f1"] == pytest.approx(f1_score(y[:-1], rule.predict(logits[:-1]), average="macro"))
+    assert after["macro_f1"] > before["macro_f1"] and "f1_rare" in after
 
 
 def test_registry_declares_every_rule_once():
