@@ -1,6 +1,6 @@
 """Training layer: imbalance losses, class weights, the balanced batch sampler, :class:`BalancedTrainer`,
-embedding-space synthesis (head inputs, and TMix inside the encoder), auxiliary heads and the
-EasyEnsemble estimator.
+embedding-space synthesis (head inputs, and TMix inside the encoder), the head's own learning rate,
+auxiliary heads and the EasyEnsemble estimator.
 
 Each choice list has one registry here: :data:`LOSSES` (name -> :class:`LossSpec`),
 :data:`CLASS_WEIGHTING_SCHEMES`, :data:`SAMPLER_MODES` and :data:`SYNTHESIS_METHODS`;
@@ -18,6 +18,7 @@ from nlp_balance.training.heads import ModelWithAuxiliaryHead
 from nlp_balance.training.hidden_mixup import HiddenStateMixup, default_tmix_layers, encoder_layers
 from nlp_balance.training.imbalance_options import IMBALANCE_OPTIONS, check_training_options
 from nlp_balance.training.losses import LOSSES, LossSpec, build_loss
+from nlp_balance.training.optimizer_groups import head_parameters, set_head_learning_rate
 from nlp_balance.training.trainer import BalancedTrainer
 
 __all__ = [
@@ -40,4 +41,6 @@ __all__ = [
     "compute_class_weights",
     "default_tmix_layers",
     "encoder_layers",
+    "head_parameters",
+    "set_head_learning_rate",
 ]

@@ -93,6 +93,13 @@ class BalancedTrainingArguments(TrainingArguments):
             "(default: TMix's {7, 9, 12} of 12 layers, scaled to the model's depth)."
         },
     )
+    head_learning_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": "Learning rate of the classification head (classifier/score, and aux_head when present); "
+            "default: learning_rate. The scheduler scales it like the encoder's."
+        },
+    )
 
     def __post_init__(self) -> None:
         names = (*IMBALANCE_OPTIONS, "train_sampling_strategy", "label_smoothing_factor", "gradient_checkpointing")

@@ -11,8 +11,9 @@ Used by :class:`~nlp_balance.BalancedTrainer` when ``embedding_synthesis`` is se
 
 The pooled representation is the **input of the classification head** (``model.classifier`` or
 ``model.score``), captured by a forward hook; the synthetic points go through that head only, from
-detached inputs, so they train the head and never the encoder. Their per-item losses come from
-the trainer's own loss function (class weights, focal, ... apply).
+detached inputs, so they train the head and never the encoder (``head_learning_rate`` lets the
+head learn at its own rate). Their per-item losses come from the trainer's own loss function (class
+weights, focal, ... apply).
 
 ``"tmix"`` mixes hidden states inside the encoder instead, so its synthetic examples train the
 encoder too: :meth:`EmbeddingSynthesizer.from_args` returns a
@@ -65,7 +66,8 @@ def find_classifier_head(model: nn.Module) -> tuple[str, nn.Module]:
             head = getattr(inner, name, None)
             if isinstance(head, nn.Module):
                 return name, head
-        inner = getattr(inner, "module", None) or getattr(inner, "base_model", None)
+        # DDP keeps the model in .module, ModelWithAuxiliaryHead in .base, PEFT models in .base_model
+        inner = getattr(inner, "module", None) or getattr(inner, "base", None) or getattr(inner, "base_model", None)
         if inner is None:
             break
     raise ValueError(f"embedding synthesis needs a classification head named {' or '.join(_HEAD_NAMES)}; "

@@ -38,6 +38,7 @@ IMBALANCE_OPTIONS = (
     "synthesis_classes",
     "mixup_alpha",
     "tmix_layers",
+    "head_learning_rate",
 )
 # Classes of the dummy task the loss is built on to check loss_params (unless a per-class parameter
 # fixes their number).
@@ -50,8 +51,8 @@ def check_training_options(values: Mapping[str, Any]) -> dict[str, Any]:
     Only the keys present are checked, and keys that are not imbalance options are passed through
     unchanged (so a whole recipe ``training`` section can be given). Normalised: ``loss`` to its
     registry name (an ``nn.Module`` is kept), ``loss_params`` from JSON to a dict, ``class_weights``
-    to a list of floats (or a dict), ``drw_epoch`` to a float, ``tmix_layers`` to a sorted list
-    of distinct ints. The named loss is built once on
+    to a list of floats (or a dict), ``drw_epoch`` and ``head_learning_rate`` to floats,
+    ``tmix_layers`` to a sorted list of distinct ints. The named loss is built once on
     dummy classes so that a bad ``loss_params`` entry fails here rather than when training starts.
     ``train_sampling_strategy``, ``label_smoothing_factor`` and ``gradient_checkpointing``, when
     present, are checked against the options that rule them out. Raises ``ValueError`` whose message
@@ -75,6 +76,8 @@ def check_training_options(values: Mapping[str, Any]) -> dict[str, Any]:
     _check_synthesis_fields(out)
     if out.get("tmix_layers") is not None:
         out["tmix_layers"] = _check_tmix_layers(out)
+    if out.get("head_learning_rate") is not None:
+        out["head_learning_rate"] = _check_head_learning_rate(out["head_learning_rate"])
     _check_transformers_fields(out)
     if spec is not None:
         _check_loss_builds(spec, out)
@@ -187,6 +190,13 @@ def _check_tmix_layers(out: Mapping[str, Any]) -> list[int]:
     if method is not None and method != "tmix":
         raise ValueError(f"tmix_layers is used by embedding_synthesis='tmix' only, not {method!r}")
     return sorted({int(m) for m in ids})
+
+
+def _check_head_learning_rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"head_learning_rate must be a number > 0 (or None: the head learns at learning_rate), "
+                         f"got {value!r}")
+    return float(value)
 
 
 def _check_transformers_fields(out: Mapping[str, Any]) -> None:

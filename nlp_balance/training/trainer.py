@@ -49,6 +49,7 @@ from nlp_balance.training.deferred_reweighting import DeferredReweightingCallbac
 from nlp_balance.training.embedding_synthesis import EmbeddingSynthesizer
 from nlp_balance.training.imbalance_options import TRAINER_OPTIONS, check_training_options
 from nlp_balance.training.losses import LOSSES, build_loss
+from nlp_balance.training.optimizer_groups import set_head_learning_rate
 
 # BalancedTrainingArguments and CLASS_WEIGHTING_SCHEMES are also importable from here, for callers
 # that import this module rather than nlp_balance.training.
@@ -343,6 +344,18 @@ class BalancedTrainer(Trainer):
             if self.args.average_tokens_across_devices and self.accelerator.num_processes > 1:
                 loss = loss * self.accelerator.num_processes  # DDP averages gradients over processes
         return (loss, outputs) if return_outputs else loss
+
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
+        """``Trainer.create_optimizer``, then the head's own learning rate when ``head_learning_rate`` is set."""
+        ours = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        head_lr = getattr(self.args, "head_learning_rate", None)
+        if head_lr is not None:
+            if not ours:
+                raise ValueError("head_learning_rate needs BalancedTrainer to create the optimizer; "
+                                 "set the head's rate in the optimizer passed as optimizers=(...)")
+            set_head_learning_rate(optimizer, self.model if model is None else model, head_lr)
+        return optimizer
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | int | None:
         # Count labelled items even for models whose forward has no **kwargs: our loss never passes
