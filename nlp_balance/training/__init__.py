@@ -4,7 +4,8 @@ auxiliary heads and the EasyEnsemble estimator.
 
 Each choice list has one registry here: :data:`LOSSES` (name -> :class:`LossSpec`),
 :data:`CLASS_WEIGHTING_SCHEMES`, :data:`SAMPLER_MODES` and :data:`SYNTHESIS_METHODS`;
-:func:`check_training_options` validates every imbalance option against them.
+:func:`check_training_options` validates every imbalance option against them. EasyEnsemble's choices
+are :data:`MEMBER_STEPS` and :data:`WARM_STARTS`.
 """
 
 from nlp_balance.training.arguments import BalancedTrainingArguments
@@ -12,7 +13,7 @@ from nlp_balance.training.batch_sampler import SAMPLER_MODES, BalancedSampler
 from nlp_balance.training.class_weights import CLASS_WEIGHTING_SCHEMES, compute_class_weights
 from nlp_balance.training.console import CompactProgressCallback
 from nlp_balance.training.deferred_reweighting import DeferredReweightingCallback
-from nlp_balance.training.easy_ensemble import EasyEnsemble
+from nlp_balance.training.easy_ensemble import MEMBER_STEPS, WARM_STARTS, EasyEnsemble, full_run_steps
 from nlp_balance.training.embedding_synthesis import SYNTHESIS_METHODS
 from nlp_balance.training.heads import ModelWithAuxiliaryHead
 from nlp_balance.training.hidden_mixup import HiddenStateMixup, default_tmix_layers, encoder_layers
@@ -25,8 +26,10 @@ __all__ = [
     "CLASS_WEIGHTING_SCHEMES",
     "IMBALANCE_OPTIONS",
     "LOSSES",
+    "MEMBER_STEPS",
     "SAMPLER_MODES",
     "SYNTHESIS_METHODS",
+    "WARM_STARTS",
     "BalancedSampler",
     "BalancedTrainer",
     "BalancedTrainingArguments",
@@ -41,6 +44,7 @@ __all__ = [
     "compute_class_weights",
     "default_tmix_layers",
     "encoder_layers",
+    "full_run_steps",
     "head_parameters",
     "set_head_learning_rate",
 ]

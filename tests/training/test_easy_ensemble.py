@@ -151,6 +151,7 @@ def test_loading_a_broken_folder_says_what_is_wrong(tmp_path):
 def test_recipe_runs_an_ensemble_and_cli_predicts(tmp_path, tiny_bert_dir, shared_data):
     """`nlp-balance train` with method: easy_ensemble writes the run folder; predict/evaluate read it."""
     from nlp_balance.cli.main import main
+    from nlp_balance.runs.methods import check_method_options
     from nlp_balance.runs.recipe import RecipeError, load_recipe
 
     run = tmp_path / "run"
@@ -174,6 +175,112 @@ def test_recipe_runs_an_ensemble_and_cli_predicts(tmp_path, tiny_bert_dir, share
     assert isinstance(clf, EnsembleClassifier)
     again = clf.predict([p["text"] for p in preds[:20]])
     assert [p["label"] for p in again] == [p["prediction"] for p in preds[:20]]
-    with pytest.raises(RecipeError, match="method"):
-        recipe.write_text(recipe.read_text().replace("method: easy_ensemble", "method: bagging"))
-        load_recipe(recipe)
+    recipe.write_text(recipe.read_text().replace("method: easy_ensemble", "method: bagging"))
+    with pytest.raises(RecipeError, match="method"):  # refused by the pre-flight checks, before any work
+        check_method_options(load_recipe(recipe))
+
+
+def _tiny_setup(tiny_bert_dir, sms_spam, n_rows: int = 80):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    small = sms_spam["train"].select(range(n_rows))
+    tokenized = small.map(lambda b: tok(b["text"], truncation=True, max_length=24), batched=True,
+                          remove_columns=["text"])
+    names = small.features["label"].names
+
+    def model_init():
+        return AutoModelForSequenceClassification.from_pretrained(
+            tiny_bert_dir, num_labels=2, id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
+
+    return tok, tokenized, model_init, DataCollatorWithPadding(tok)
+
+
+def _args(path, **extra):
+    from nlp_balance.training.arguments import BalancedTrainingArguments
+
+    base = dict(output_dir=str(path), per_device_train_batch_size=8, num_train_epochs=2, learning_rate=1e-3,
+                report_to="none", save_strategy="no", use_cpu=True, disable_tqdm=True, eval_strategy="no",
+                metric_for_best_model=None, dataloader_num_workers=0)
+    base.update(extra)
+    return BalancedTrainingArguments(**base)
+
+
+def test_members_take_as_many_steps_as_a_full_run(tmp_path, tiny_bert_dir, sms_spam):
+    """match_full: each member's optimizer steps equal those of a real BalancedTrainer run on the whole
+    split; "per epoch" evaluation comes every full-split epoch's worth of steps; the costs are recorded."""
+    from nlp_balance.training import full_run_steps
+    from nlp_balance.training.trainer import BalancedTrainer
+
+    tok, train, model_init, collator = _tiny_setup(tiny_bert_dir, sms_spam)
+    evaluation = train.select(range(8))
+    args = _args(tmp_path / "m", eval_strategy="epoch", logging_strategy="epoch")
+    reference = BalancedTrainer(model=model_init(), args=_args(tmp_path / "ref"), train_dataset=train,
+                                data_collator=collator)
+    reference.train()
+    full = reference.state.global_step
+    assert full == 20 and full_run_steps(len(train), args) == (20, 10)  # 80 rows / 8 = 10 steps per epoch
+
+    ens = EasyEnsemble(n_members=2, seed=5).fit(train, model_init, args, eval_dataset=evaluation,
+                                                processing_class=tok, data_collator=collator)
+    assert ens.member_steps == "match_full"
+    subset = ens.subset_sizes_[0]
+    assert subset < len(train) / 2
+    for history, cost in zip(ens.histories_, ens.member_costs_):
+        assert cost["optimizer_steps"] == full and cost["rows"] == subset and cost["train_seconds"] > 0
+        assert [e["step"] for e in history if "eval_loss" in e] == [10, 20]
+    summary = ens.cost_summary()
+    assert summary["total_optimizer_steps"] == 2 * full and summary["optimizer_steps_vs_full_run"] == 2.0
+    assert summary["shared"] is None and summary["full_run_optimizer_steps"] == full
+
+    short = EasyEnsemble(n_members=1, seed=5, member_steps="subset").fit(train, model_init, _args(tmp_path / "s"),
+                                                                         processing_class=tok, data_collator=collator)
+    assert short.member_costs_[0]["optimizer_steps"] == 2 * -(-subset // 8)  # 2 epochs of the subset
+
+
+def test_warm_start_begins_every_member_from_the_shared_fine_tune(tmp_path, tiny_bert_dir, sms_spam):
+    from transformers import TrainerCallback
+
+    class Snapshots(TrainerCallback):
+        def __init__(self):
+            self.begin, self.end = [], []
+
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            self.begin.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+
+        def on_train_end(self, args, state, control, model=None, **kwargs):
+            self.end.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+
+    tok, train, model_init, collator = _tiny_setup(tiny_bert_dir, sms_spam)
+    snaps = Snapshots()
+    ens = EasyEnsemble(n_members=2, seed=5, member_steps="subset", warm_start="shared")
+    ens.fit(train, model_init, _args(tmp_path / "w", num_train_epochs=1), processing_class=tok,
+            data_collator=collator, callbacks=[snaps])
+    assert len(snaps.begin) == 3  # the shared fine-tune, then two members
+    shared_end = snaps.end[0]
+    assert any(not torch.equal(snaps.begin[0][k], shared_end[k]) for k in shared_end), "the shared run trained"
+    for member_start in snaps.begin[1:]:
+        for k in shared_end:
+            assert torch.equal(member_start[k], shared_end[k]), k
+    assert not torch.equal(ens.members[0].classifier.weight, ens.members[1].classifier.weight)
+    assert ens.shared_cost_["optimizer_steps"] == 10 and ens.shared_cost_["rows"] == len(train)
+    member_steps = [c["optimizer_steps"] for c in ens.member_costs_]
+    assert member_steps == [-(-ens.subset_sizes_[0] // 8)] * 2
+    assert ens.cost_summary()["total_optimizer_steps"] == 10 + sum(member_steps)
+
+    texts = sms_spam["test"]["text"][:6]
+    out = ens.save_pretrained(tmp_path / "ensemble")
+    meta = json.loads((out / ENSEMBLE_FILENAME).read_text())
+    assert meta["warm_start"] == "shared" and meta["cost"] == ens.cost_summary()
+    loaded = EasyEnsemble.from_pretrained(out)
+    assert loaded.warm_start == "shared" and loaded.member_steps == "subset"
+    assert loaded.cost_summary() == ens.cost_summary()
+    np.testing.assert_allclose(loaded.predict_proba(texts, max_length=24), ens.predict_proba(texts, max_length=24),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [({"member_steps": "full"}, "member_steps='full'"),
+                                                 ({"warm_start": "pretrained"}, "warm_start='pretrained'")])
+def test_bad_budget_options(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        EasyEnsemble(**kwargs)
