@@ -17,6 +17,7 @@ every method. The run folder records every candidate, its validation score and i
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -26,10 +27,11 @@ from typing import Any
 import datasets
 import numpy as np
 
-from nlp_balance.runs.fitted import FittedModel
+from nlp_balance.runs.fitted import FittedModel, PreparedRun
 from nlp_balance.runs.portfolio import DATA_OPTIONS, PORTFOLIO
 from nlp_balance.runs.recipe import Recipe, RecipeError
-from nlp_balance.runs.stages import new_model, tokenize_splits
+from nlp_balance.runs.single import fit_single
+from nlp_balance.runs.stages import new_model, tokenize_splits, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +131,8 @@ def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
         raise RecipeError("--resume is not supported with method: auto")
     counts = np.bincount(label_array(run.train, recipe.dataset.label_column), minlength=len(run.names))
     options = data_options(recipe, counts, run.names)
-    epochs = float(recipe.auto.epochs_per_trial or run.args.num_train_epochs)
+    full_epochs = float(run.args.num_train_epochs)
+    epochs = float(recipe.auto.epochs_per_trial or full_epochs)
     root = Path(run.args.output_dir)
     rows: list[dict[str, Any]] = []
     started = time.time()
@@ -151,32 +154,54 @@ def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
     # Ties go to the cheaper, simpler candidate: original data first, then portfolio order.
     order = {name: i for i, name in enumerate(PORTFOLIO)}
     winner = max(rows, key=lambda r: (round(r["validation"], 6), r["data"] == "original", -order[r["candidate"]]))
+    run.args.output_dir, run.args.num_train_epochs = str(root), full_epochs
+    summary = {
+        "winner": {k: winner[k] for k in ("data", "candidate", "validation")},
+        "why": f"highest validation {recipe.auto.metric} ({winner['validation']:.4f}) of {len(rows)} candidates "
+               "trained with the same budget; ties go to the original data, then the simpler candidate",
+        "candidates": [{k: r[k] for k in ("data", "candidate", "validation", "epochs", "seconds", "train_rows")}
+                       for r in rows],
+        "trials": len(rows), "epochs_per_trial": epochs, "floor": recipe.auto.floor,
+    }
+    if epochs < full_epochs:  # chosen on a short budget: train the winner with the full one
+        fitted = _retrain(recipe, run, trains[winner["data"]], winner["candidate"], full_epochs, root / "final")
+        summary["final"] = {"epochs": full_epochs, "seconds": round(fitted.train_time_s, 1),
+                            "validation": fitted.validation_metrics.get(recipe.auto.metric)}
+        fitted.info = {**fitted.info, "auto": summary}
+        fitted.train_time_s = time.time() - started
+        fitted.seen_train = trains[winner["data"]]
+        return fitted
     model = AutoModelForSequenceClassification.from_pretrained(winner["checkpoint"]).eval()
     classifier = TextClassifier(model, run.tokenizer, max_length=recipe.model.max_length)
     validation_split = run.splits["validation"]
     predicted, _ = classifier.predict_ids(validation_split[recipe.dataset.text_column])
     validation, _ = compute_imbalance_metrics(predicted, label_array(validation_split, recipe.dataset.label_column),
                                               run.names)
-    info = {
-        "loss": PORTFOLIO[winner["candidate"]]["loss"],
-        "loss_params": PORTFOLIO[winner["candidate"]]["loss_params"],
-        "class_weights": None,
-        "auto": {
-            "winner": {k: winner[k] for k in ("data", "candidate", "validation")},
-            "why": f"highest validation {recipe.auto.metric} ({winner['validation']:.4f}) of {len(rows)} candidates "
-                   "trained with the same budget; ties go to the original data, then the simpler candidate",
-            "candidates": [{k: r[k] for k in ("data", "candidate", "validation", "epochs", "seconds", "train_rows")}
-                           for r in rows],
-            "trials": len(rows), "epochs_per_trial": epochs,
-            "floor": recipe.auto.floor,
-        },
-    }
+    chosen = PORTFOLIO[winner["candidate"]]
+    info = {"loss": chosen["loss"], "loss_params": chosen["loss_params"], "class_weights": None, "auto": summary}
     history = json.loads((Path(winner["checkpoint"]) / "trainer_state.json").read_text())["log_history"]
 
     def save(model_dir: Path) -> None:
         model.save_pretrained(str(model_dir))
         run.tokenizer.save_pretrained(str(model_dir))
 
-    run.args.output_dir = str(root)
     return FittedModel(classifier, validation, history, time.time() - started, run.args, save, info,
                        seen_train=trains[winner["data"]])
+
+
+def _retrain(recipe: Recipe, run: Any, train: datasets.Dataset, candidate: str, epochs: float,
+             output_dir: Path) -> FittedModel:
+    """Train the winning candidate on its data with the full budget, as ``method: single`` would."""
+    import transformers
+
+    final = copy.deepcopy(recipe)
+    values = dict(PORTFOLIO[candidate])
+    if values["drw_epoch"] is not None:
+        values["drw_epoch"] = float(values["drw_epoch"]) * epochs
+    final.training.update({k: v for k, v in values.items() if v is not None or k in final.training})
+    final.training["num_train_epochs"] = epochs
+    args = training_arguments(final, output_dir)
+    tokenized = tokenize_splits(run.tokenizer, {"train": train, "validation": run.splits["validation"]}, recipe)
+    transformers.set_seed(recipe.seed)
+    return fit_single(final, PreparedRun(run.splits, run.names, train, tokenized, run.tokenizer, run.model_path,
+                                         args), None)

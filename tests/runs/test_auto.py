@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from nlp_balance.cli.main import main
 from nlp_balance.runs.auto import data_options, floor_strategy
@@ -57,3 +58,24 @@ def test_augmentation_is_offered_only_when_a_class_is_below_the_floor(tmp_path):
     recipe = recipe_from_dict({"name": "x", "dataset": {"source": str(Path("data/demo"))}, "auto": {"floor": 30}})
     assert data_options(recipe, np.array([600, 40, 100]), ["a", "b", "c"]) == ["original"]
     assert data_options(recipe, np.array([600, 20, 100]), ["a", "b", "c"]) == ["original", "augment_floor"]
+
+
+@pytest.mark.slow
+def test_a_winner_chosen_on_a_short_budget_is_trained_again_with_the_full_one(tmp_path, tiny_bert_dir,
+                                                                             shared_data):
+    run = tmp_path / "run"
+    recipe = tmp_path / "auto.yaml"
+    recipe.write_text("\n".join([
+        "name: auto2", "seed: 5", "method: auto",
+        "auto: {portfolio: [ce, weighted_ce_balanced], epochs_per_trial: 1, floor: 2}",
+        "dataset:", f"  source: {shared_data / 'sms_spam'}", "  max_train_samples: 200",
+        "model:", f"  name_or_path: {tiny_bert_dir}", "  max_length: 16",
+        "training: {num_train_epochs: 2, per_device_train_batch_size: 32, learning_rate: 5.0e-3}",
+        "output:", f"  dir: {run}",
+    ]) + "\n")
+    assert main(["train", str(recipe)]) == 0
+    auto = json.loads((run / "run_info.json").read_text())["auto"]
+    assert [c["data"] for c in auto["candidates"]] == ["original", "original"]  # no class below the floor
+    assert auto["final"]["epochs"] == 2.0
+    history = json.loads((run / "log_history.json").read_text())
+    assert max(h.get("epoch", 0) for h in history) == 2.0  # the final model trained the full budget
