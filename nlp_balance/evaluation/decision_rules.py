@@ -361,9 +361,9 @@ def _logit_adjustment_fitter(logits: np.ndarray, labels: np.ndarray, objective: 
             raise ValueError(f"tau must be 'auto' or a finite number, got {tau!r}")
         record["grid"] = None
         return (lambda lg, lb: -float(tau) * log_p), record, log_p
+    # Negative values are allowed: they move decisions back towards the training priors, which can
+    # undo the over-correction of a class-weighted loss. The default grid is 0 .. 2.
     grid = _float_list("tau_grid", p["tau_grid"])
-    if np.any(grid < 0):
-        raise ValueError(f"tau_grid must hold values >= 0, got {p['tau_grid']!r}")
     _, scores = tau_search(logits, labels, objective, log_p, grid)
     record.update({"grid": [float(v) for v in grid], "grid_scores": [round(float(s), 6) for s in scores]})
     return (lambda lg, lb: -tau_search(lg, lb, objective, log_p, grid)[0] * log_p), record, log_p

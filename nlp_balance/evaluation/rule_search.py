@@ -220,13 +220,13 @@ def threshold_search(logits: np.ndarray, labels: np.ndarray, objective: Objectiv
 
 def tau_search(logits: np.ndarray, labels: np.ndarray, objective: Objective, log_priors: np.ndarray,
                tau_grid: Sequence[float]) -> tuple[float, np.ndarray]:
-    """The ``tau`` of ``tau_grid`` whose offsets ``-tau * log_priors`` score best; ties go to the smallest tau.
+    """The ``tau`` of ``tau_grid`` whose offsets ``-tau * log_priors`` score best; ties go to the tau closest to 0.
 
     Returns ``(tau, scores)`` with one score per grid value, in grid order.
     """
     grid = np.asarray(tau_grid, dtype=np.float64)
     preds = np.stack([argmax_with_offsets(logits, -tau * log_priors) for tau in grid])
     scores = objective.score(preds, labels)
-    order = np.argsort(grid, kind="stable")
+    order = np.lexsort((grid, np.abs(grid)))  # by |tau|, then by tau
     best = order[np.flatnonzero(scores[order] >= scores.max() - _TIE)[0]]
     return float(grid[best]), scores

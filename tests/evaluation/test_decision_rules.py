@@ -289,7 +289,8 @@ def test_fit_is_seeded_and_takes_torch_tensors_and_skips_ignored_rows():
         (("logit_adjustment",), {"train_counts": [5, 5], "tau": 1.0}, "priors has 2 entries"),
         (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau": 1.0, "guard": "bootstrap"}, "fixed tau"),
         (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau": "high"}, "tau must be 'auto'"),
-        (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau_grid": [-1.0, 1.0]}, "tau_grid"),
+        (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau_grid": [float("nan"), 1.0]}, "tau_grid"),
+        (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau_grid": []}, "tau_grid"),
     ],
 )
 def test_fit_errors_name_the_bad_value(args, kwargs, needle):

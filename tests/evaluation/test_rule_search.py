@@ -176,3 +176,6 @@ def test_tau_search_takes_the_best_tau_and_zero_when_no_adjustment_helps():
     balanced, yb, _ = _skewed_logits(3000, 3, 4, bias=0.0)  # no skew learned: adjusting only hurts
     tau0, scores0 = tau_search(balanced, yb, objective, np.log(priors), grid)
     assert tau0 == 0.0 and scores0[0] == max(scores0)
+    # Ties go to the tau closest to 0, whatever the grid's order or sign.
+    tie, _ = tau_search(balanced, yb, objective, np.zeros(3), [2.0, -1.0, 0.5, -0.5])  # no decision changes
+    assert tie == -0.5
