@@ -22,7 +22,8 @@ def fit_easy_ensemble(recipe: Recipe, run: PreparedRun, resume_from: str | None)
     train_tok = run.tokenized["train"]
     label_column = "label" if "label" in train_tok.column_names else "labels"
     ens = EasyEnsemble(recipe.ensemble.n_members, sampling_strategy=recipe.ensemble.sampling_strategy,
-                       seed=recipe.seed, label_column=label_column)
+                       seed=recipe.seed, label_column=label_column, member_steps=recipe.ensemble.member_steps,
+                       warm_start=recipe.ensemble.warm_start)
     started = time.time()
     ens.fit(train_tok, lambda: new_model(recipe, run.model_path, run.names, run.train), run.args,
             eval_dataset=run.tokenized["validation"], processing_class=run.tokenizer,
@@ -35,11 +36,14 @@ def fit_easy_ensemble(recipe: Recipe, run: PreparedRun, resume_from: str | None)
                                               label_array(validation_split, recipe.dataset.label_column), run.names)
     trainer = ens.last_trainer_
     history = [dict(entry, member=i) for i, out in enumerate(ens.histories_) for entry in out]
+    shared = getattr(ens, "shared_history_", None)
+    if shared:
+        history = [dict(entry, member="shared") for entry in shared] + history
     info = {
         "loss": getattr(trainer.args, "loss", "ce"), "loss_params": getattr(trainer, "loss_params", {}),
         "class_weights": None,
         "ensemble": {"n_members": ens.n_members, "member_seeds": ens.member_seeds, "subset_sizes": ens.subset_sizes_,
-                     "sampling_strategy": recipe.ensemble.sampling_strategy},
+                     "sampling_strategy": recipe.ensemble.sampling_strategy, "cost": ens.cost_summary()},
     }
     first_member = train_tok.select(ens.member_indices(train_tok)[0])
     return FittedModel(classifier, validation, history, train_time, trainer.args, ens.save_pretrained, info,

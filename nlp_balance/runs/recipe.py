@@ -164,14 +164,24 @@ class OutputConfig:
 
 @dataclass
 class EnsembleConfig:
-    """EasyEnsemble members (``method: easy_ensemble``): each trains on an under-sampled train split."""
+    """EasyEnsemble members (``method: easy_ensemble``): each trains on an under-sampled train split, with as
+    many optimizer steps as a full-split run (``member_steps: match_full``) and optionally from one shared
+    fine-tune (``warm_start: shared``)."""
 
     n_members: int = 5
     sampling_strategy: Any = "auto"
+    member_steps: str = "match_full"
+    warm_start: str | None = None
 
     def _check(self, path: str) -> None:
+        from nlp_balance.training import MEMBER_STEPS, WARM_STARTS
+
         if self.n_members < 1:
             raise RecipeError(f"{path}.n_members must be >= 1, got {self.n_members!r}")
+        if self.member_steps not in MEMBER_STEPS:
+            raise RecipeError(f"{path}.member_steps must be one of {list(MEMBER_STEPS)}, got {self.member_steps!r}")
+        if self.warm_start not in WARM_STARTS:
+            raise RecipeError(f"{path}.warm_start must be one of {list(WARM_STARTS)}, got {self.warm_start!r}")
 
 
 def _default_auto_augmenters() -> list[AugmenterConfig]:

@@ -69,7 +69,8 @@ def baseline_recipe(recipe: Recipe) -> Recipe:
     base.balancing.sampling_strategy = None
     base.balancing.augmenters = []
     base.balancing.undersample = None
-    for key in ("class_weighting", "class_weights", "sampler", "drw_epoch", "loss_params", "embedding_synthesis"):
+    for key in ("class_weighting", "class_weights", "sampler", "drw_epoch", "loss_params", "embedding_synthesis",
+                "tmix_layers", "head_learning_rate"):
         base.training.pop(key, None)
     base.training["loss"] = "ce"
     base.output.baseline = False
