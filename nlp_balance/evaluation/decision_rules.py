@@ -352,7 +352,10 @@ def _logit_adjustment_fitter(logits: np.ndarray, labels: np.ndarray, objective: 
                              p: Mapping[str, Any], train_counts: Any) -> tuple[Any, dict, np.ndarray]:
     if train_counts is None:
         raise ValueError("decision rule 'logit_adjustment' needs train_counts (the training class counts)")
-    priors = _check_priors(np.maximum(np.asarray(train_counts, dtype=np.float64), 1e-12), logits.shape[1])
+    counts = np.asarray(train_counts, dtype=np.float64).ravel()
+    if counts.size and np.all(np.isfinite(counts)) and np.all(counts >= 0) and np.any(counts > 0):
+        counts = np.where(counts > 0, counts, 0.5 * counts[counts > 0].min())  # a class absent from training
+    priors = _check_priors(counts, logits.shape[1])
     log_p = np.log(priors)
     record: dict[str, Any] = {"priors": [float(v) for v in priors]}
     tau = p["tau"]
@@ -387,9 +390,10 @@ def fit_decision_rule(
     ``metric`` (:data:`DECISION_METRICS`): ``macro_f1``, ``balanced_accuracy``, or ``class_f1`` of
     ``target_class`` at precision >= ``min_precision``. ``guard`` (:data:`DECISION_GUARDS`) protects
     small validation classes from over-fitting; ``None`` means :data:`DEFAULT_GUARD`, or ``none`` for
-    a logit adjustment with a fixed ``tau``. ``train_counts`` (training class counts) is needed by
-    ``logit_adjustment``. ``params`` are the rule's and the guard's own (e.g. ``grid_size``,
-    ``tau``, ``n_bootstrap``, ``n_folds``). Every random draw derives from ``seed``.
+    a logit adjustment with a fixed ``tau``. ``train_counts`` (training class counts or frequencies;
+    a zero counts as half the smallest non-zero one) is needed by ``logit_adjustment``. ``params``
+    are the rule's and the guard's own (e.g. ``grid_size``, ``tau``, ``n_bootstrap``, ``n_folds``).
+    Every random draw derives from ``seed``.
 
     The result's ``params`` record the method, metric, guard (and what it chose), the validation
     score before and after the rule, and the grid searched.

@@ -245,6 +245,8 @@ def test_logit_adjustment_chooses_tau_on_validation_and_allows_zero():
     fixed = fit_decision_rule(logits, y, "logit_adjustment", train_counts=counts, tau=1.0)
     assert fixed.params["guard"] == "none" and fixed.params["tau"] == pytest.approx(1.0)
     np.testing.assert_allclose(fixed.offsets, PosthocAdjustment.from_priors(counts, tau=1.0).offsets)
+    absent = fit_decision_rule(logits, y, "logit_adjustment", train_counts=[100, 10, 0], tau=1.0)
+    np.testing.assert_allclose(absent.offsets, PosthocAdjustment.from_priors([100, 10, 5], tau=1.0).offsets)
     shrunk = fit_decision_rule(logits, y, "logit_adjustment", train_counts=counts, guard="shrink")
     assert shrunk.params["tau"] == pytest.approx(shrunk.params["guard_result"]["shrink"] * p["tau"], abs=1e-6)
 
