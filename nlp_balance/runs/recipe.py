@@ -180,8 +180,8 @@ class EnsembleConfig:
             raise RecipeError(f"{path}.n_members must be >= 1, got {self.n_members!r}")
         if self.member_steps not in MEMBER_STEPS:
             raise RecipeError(f"{path}.member_steps must be one of {list(MEMBER_STEPS)}, got {self.member_steps!r}")
-        if self.warm_start not in WARM_STARTS:
-            raise RecipeError(f"{path}.warm_start must be one of {list(WARM_STARTS)}, got {self.warm_start!r}")
+        if self.warm_start is not None and self.warm_start not in WARM_STARTS:
+            raise RecipeError(f"{path}.warm_start must be null or one of {list(WARM_STARTS)}, got {self.warm_start!r}")
 
 
 def _default_auto_augmenters() -> list[AugmenterConfig]:
