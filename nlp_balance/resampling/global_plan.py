@@ -14,7 +14,7 @@ import numpy as np
 
 from nlp_balance.resampling.job import BalanceJob
 from nlp_balance.resampling.provenance import add_provenance
-from nlp_balance.resampling.rounds import COPY_COLUMN, AugmentRounds, iter_column, text_key
+from nlp_balance.resampling.rounds import AcceptedRows, AugmentRounds, iter_column, text_key
 from nlp_balance.resampling.shortfall import fill_with_duplicates
 from nlp_balance.resampling.source_cycle import SourceCycle
 
@@ -36,7 +36,8 @@ def balance_globally(job: BalanceJob) -> tuple[datasets.Dataset, int]:
     rounds = 0
     if job.rounds is not None and cycles:
         accepted, rounds = _augment(job, job.rounds, cycles)
-        pieces += accepted
+        if accepted is not None:
+            pieces.append(accepted)
     short = {c: job.stats[c].target - job.stats[c].after for c in cycles if job.stats[c].after < job.stats[c].target}
     if short and fill_with_duplicates(short, job.stats, job.on_shortfall, augmented=job.rounds is not None):
         for c, n in short.items():
@@ -48,20 +49,18 @@ def balance_globally(job: BalanceJob) -> tuple[datasets.Dataset, int]:
 
 def _augment(
     job: BalanceJob, rounds: AugmentRounds, cycles: dict[int, SourceCycle]
-) -> tuple[list[datasets.Dataset], int]:
+) -> tuple[datasets.Dataset | None, int]:
     """Augmentation rounds until no class needs or can get more rows: accepted rows, rounds run."""
     seen = rounds.text_keys(job.ds)
-    accepted: list[datasets.Dataset] = []
+    accepted = AcceptedRows(rounds)
     round_no = 0
     while True:
         src, cp = _requests(job, cycles)
         if src.size == 0:
-            return accepted, round_no
+            return accepted.dataset(job.ds), round_no
         round_no += 1
         out = rounds.run(job.ds, src, cp, round_no)
-        kept = _accept(job, rounds, out, src, cycles, seen)
-        if kept.size:
-            accepted.append(out.select(kept).remove_columns(COPY_COLUMN))
+        accepted.add(out, src, _accept(job, rounds, out, src, cycles, seen))
 
 
 def _requests(job: BalanceJob, cycles: dict[int, SourceCycle]) -> tuple[np.ndarray, np.ndarray]:
@@ -94,19 +93,21 @@ def _accept(
     A failed attempt or a duplicate counts against its source in the cycle and in the stats.
     """
     keep = np.zeros(len(out), dtype=bool)
+    sources, classes = src.tolist(), job.y[src].tolist()
+    needs = {c: job.need(c) for c in cycles}
     for i, text in iter_column(out, rounds.text_column):
-        c = int(job.y[src[i]])
+        c = classes[i]
         stats = job.stats[c]
         if text is None:
             stats.failed_attempts += 1
-            cycles[c].fail(int(src[i]))
+            cycles[c].fail(sources[i])
             continue
         key = text_key(text)
         if key in seen:
             stats.duplicates_dropped += 1
-            cycles[c].fail(int(src[i]))
+            cycles[c].fail(sources[i])
             continue
-        if stats.synthetic >= job.need(c):
+        if stats.synthetic >= needs[c]:
             continue
         seen.add(key)
         keep[i] = True

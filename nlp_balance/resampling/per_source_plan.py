@@ -15,7 +15,7 @@ import numpy as np
 
 from nlp_balance.resampling.job import BalanceJob
 from nlp_balance.resampling.provenance import add_provenance
-from nlp_balance.resampling.rounds import COPY_COLUMN, AugmentRounds, iter_column, text_key
+from nlp_balance.resampling.rounds import AcceptedRows, AugmentRounds, iter_column, text_key
 from nlp_balance.resampling.sharding import shard_bounds
 from nlp_balance.resampling.shortfall import fill_with_duplicates
 from nlp_balance.resampling.source_cycle import MAX_FAILURES_PER_SOURCE, source_order
@@ -42,7 +42,8 @@ def balance_per_source(job: BalanceJob, shard: tuple[int, int] | None) -> tuple[
         cap = job.max_synthetic_per_example
         synth_quota = {key: q if cap is None else min(q, cap) for key, q in quota.items()}
         accepted, rounds = _augment(job, job.rounds, synth_quota, made)
-        pieces += accepted
+        if accepted is not None:
+            pieces.append(accepted)
     short = {key: q - made[key] for key, q in quota.items() if made[key] < q}
     if short and fill_with_duplicates(_by_class(short), job.stats, job.on_shortfall, augmented=job.rounds is not None):
         for (c, _), n in short.items():
@@ -85,7 +86,7 @@ def _by_class(short: Mapping[Key, int]) -> dict[int, int]:
 
 def _augment(
     job: BalanceJob, rounds: AugmentRounds, quota: dict[Key, int], made: dict[Key, int]
-) -> tuple[list[datasets.Dataset], int]:
+) -> tuple[datasets.Dataset | None, int]:
     """Rounds until every source has filled its quota or failed too often: accepted rows, rounds run.
 
     ``made`` counts each source's accepted rows.
@@ -94,24 +95,23 @@ def _augment(
     own: dict[int, set[bytes]] = {}
     next_copy = dict.fromkeys(quota, 0)
     fails = dict.fromkeys(quota, 0)
-    accepted: list[datasets.Dataset] = []
+    accepted = AcceptedRows(rounds)
     round_no = 0
     while True:
         src, cp = _requests(quota, made, next_copy, fails)
         if src.size == 0:
-            return accepted, round_no
+            return accepted.dataset(job.ds), round_no
         round_no += 1
         out = rounds.run(job.ds, src, cp, round_no, "per_source")
         keep = np.zeros(len(out), dtype=bool)
+        sources, classes = src.tolist(), job.y[src].tolist()
         for i, text in iter_column(out, rounds.text_column):
-            s = int(src[i])
-            key = (int(job.y[s]), s)
+            s = sources[i]
+            key = (classes[i], s)
             if made[key] < quota[key]:
                 keep[i] = _accept(job, key, text, originals, own.setdefault(s, set()), fails)
                 made[key] += int(keep[i])
-        kept = np.flatnonzero(keep)
-        if kept.size:
-            accepted.append(out.select(kept).remove_columns(COPY_COLUMN))
+        accepted.add(out, src, np.flatnonzero(keep))
 
 
 def _requests(

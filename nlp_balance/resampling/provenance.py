@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datasets
 import numpy as np
+import pyarrow as pa
 from datasets.fingerprint import Hasher
+
+from nlp_balance.resampling.rows import in_memory_dataset, take_rows
 
 __all__ = ["AUGMENTATION_COLUMN", "SOURCE_INDEX_COLUMN", "add_provenance", "with_provenance_everywhere"]
 
@@ -14,23 +17,41 @@ SOURCE_INDEX_COLUMN = "source_index"
 #: Provenance column: "original", "duplicate", or the name of the augmenter that wrote the row.
 AUGMENTATION_COLUMN = "augmentation"
 
+_PROVENANCE_FEATURES = {SOURCE_INDEX_COLUMN: datasets.Value("int64"), AUGMENTATION_COLUMN: datasets.Value("string")}
 
-def add_provenance(ds: datasets.Dataset, sources: np.ndarray, kind: str) -> datasets.Dataset:
+
+def add_provenance(
+    ds: datasets.Dataset,
+    sources: np.ndarray,
+    kind: str,
+    *,
+    texts: tuple[str, pa.Array, str] | None = None,
+) -> datasets.Dataset:
     """Rows with the two provenance columns: ``sources`` as source index, ``kind`` as augmentation.
 
     For ``kind="original"`` the rows are ``ds`` itself and ``sources`` are their row numbers in the
-    input split; for any other kind they are the rows ``sources`` of ``ds``. The fingerprints are
-    derived from the input's, so ``datasets``' cache is reused across runs.
+    input split; for any other kind they are the rows ``sources`` of ``ds``, gathered into memory.
+    ``texts`` is ``(column, new values, fingerprint)``: those rows with that column replaced (the
+    Balancer's augmented rows; the fingerprint names the values). The fingerprints are derived from
+    the input's, so ``datasets``' cache is reused across runs.
     """
-    picked = ds if kind == "original" else ds.select(sources)
-    picked = picked.add_column(
-        SOURCE_INDEX_COLUMN,
-        sources.astype(np.int64),
-        new_fingerprint=Hasher.hash((picked._fingerprint, "src", kind)),
+    sources = np.asarray(sources, dtype=np.int64)
+    if kind == "original" and ds._indices is None and texts is None:  # no copy: two columns beside ds
+        picked = ds.add_column(
+            SOURCE_INDEX_COLUMN, sources, new_fingerprint=Hasher.hash((ds._fingerprint, "src", kind))
+        )
+        return picked.add_column(
+            AUGMENTATION_COLUMN, [kind] * len(picked), new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind))
+        )
+    table = take_rows(ds, sources if kind != "original" else np.arange(len(ds)))
+    if texts is not None:
+        column, values, _ = texts
+        table = table.set_column(table.column_names.index(column), column, values)
+    table = table.append_column(SOURCE_INDEX_COLUMN, pa.array(sources)).append_column(
+        AUGMENTATION_COLUMN, pa.array([kind] * len(sources), type=pa.string())
     )
-    return picked.add_column(
-        AUGMENTATION_COLUMN, [kind] * len(picked), new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind))
-    )
+    fingerprint = Hasher.hash((ds._fingerprint, "rows", kind, sources.tobytes(), texts and texts[2]))
+    return in_memory_dataset(table, ds, _PROVENANCE_FEATURES, fingerprint)
 
 
 def with_provenance_everywhere(balanced: datasets.DatasetDict, split: str = "train") -> datasets.DatasetDict:

@@ -3,26 +3,36 @@
 Each output is seeded by ``(seed, source row, copy number)``, and each round's fingerprint comes
 from the planned rows and the Balancer's config, so progress bars, the cache and ``num_proc``
 behave as in ``datasets`` and the output does not depend on ``num_proc`` or the batch size.
+
+A round maps only what the augmenter needs: a three-column plan (the source texts, gathered with
+one Arrow ``take``, the source rows and the copy numbers) in, the new text column out. The other
+columns of accepted rows are gathered once, at the end (:mod:`~nlp_balance.resampling.rows`).
 """
 
 from __future__ import annotations
 
+import _random
 import hashlib
 import inspect
-from collections.abc import Iterator
+import os
+import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import datasets
 import numpy as np
+import pyarrow as pa
 from datasets.fingerprint import Hasher
 
-from nlp_balance.augment.base import Augmenter, example_rng
+from nlp_balance.augment.base import Augmenter
 from nlp_balance.resampling.provenance import SOURCE_INDEX_COLUMN, add_provenance
+from nlp_balance.resampling.rows import in_memory_dataset, take_rows
+from nlp_balance.utils.seeding import derive_seed
 
-__all__ = ["COPY_COLUMN", "AugmentBatch", "AugmentRounds", "iter_column", "text_key"]
+__all__ = ["COPY_COLUMN", "AcceptedRows", "AugmentBatch", "AugmentRounds", "example_rngs", "iter_column", "text_key"]
 
-#: Working column: the copy number of each planned row (removed from accepted rows).
+#: Working column of a round's plan: the copy number of each planned row.
 COPY_COLUMN = "_nlpb_copy"
 
 
@@ -36,6 +46,19 @@ def iter_column(ds: datasets.Dataset, column: str, chunk: int = 50_000) -> Itera
     for start in range(0, len(ds), chunk):
         for offset, value in enumerate(ds[start : start + chunk][column]):
             yield start + offset, value
+
+
+def example_rngs(seed: int, sources: Sequence[int], copies: Sequence[int]) -> list[random.Random]:
+    """``[example_rng(seed, s, k) for s, k in zip(sources, copies)]``, built without the Python-level
+    ``Random.__init__``/``seed`` calls: the same seed (``derive_seed``) and the same state, at less cost."""
+    new, init, cls = random.Random.__new__, _random.Random.seed, random.Random
+    out = []
+    for s, k in zip(sources, copies):
+        rng = new(cls)
+        init(rng, derive_seed(seed, int(s), int(k)))
+        rng.gauss_next = None  # what random.Random.seed sets besides the generator state
+        out.append(rng)
+    return out
 
 
 class AugmentBatch:
@@ -54,7 +77,7 @@ class AugmentBatch:
         """Augment one batch of planned rows; returns the new text column."""
         sources = batch[SOURCE_INDEX_COLUMN]
         copies = batch[COPY_COLUMN]
-        rngs = [example_rng(self.seed, int(s), int(k)) for s, k in zip(sources, copies)]
+        rngs = example_rngs(self.seed, sources, copies)
         texts = batch[self.text_column]
         if self._takes_copies:  # e.g. BackTranslation: copy k takes the k-th distinct variant
             outputs = self.augmenter.augment_batch(texts, rngs, copies=[int(k) for k in copies])
@@ -84,20 +107,67 @@ class AugmentRounds:
         return {text_key(t) for _, t in iter_column(ds, self.text_column)}
 
     def run(self, ds: datasets.Dataset, src: np.ndarray, cp: np.ndarray, round_no: int, *tag: str) -> datasets.Dataset:
-        """Augment rows ``src`` of ``ds`` as copies ``cp``; failed attempts come back as ``None`` texts.
+        """Augment rows ``src`` of ``ds`` as copies ``cp``: one column, the new texts, ``None`` where an
+        attempt failed, row ``i`` for ``(src[i], cp[i])``.
 
-        The result has the provenance columns and :data:`COPY_COLUMN`; ``tag`` tells plans apart in
-        the fingerprint.
+        ``tag`` tells plans apart in the fingerprint. Where ``ds`` is cached on disk, the round's
+        output is cached next to it under that fingerprint, as ``datasets.map`` would cache it.
         """
-        cp = cp.astype(np.int64)
-        plan = add_provenance(ds, src, self.augmenter.name)
-        plan = plan.add_column(COPY_COLUMN, cp, new_fingerprint=Hasher.hash((plan._fingerprint, "copy", cp.tobytes())))
+        src, cp = np.asarray(src, dtype=np.int64), np.asarray(cp, dtype=np.int64)
+        text_feature = ds.features[self.text_column]
+        plan_table = pa.table(
+            {
+                self.text_column: take_rows(ds, src, [self.text_column]).column(0),
+                SOURCE_INDEX_COLUMN: pa.array(src),
+                COPY_COLUMN: pa.array(cp),
+            }
+        )
+        plan_fp = Hasher.hash((ds._fingerprint, "plan", self.augmenter.name, src.tobytes(), cp.tobytes()))
+        plan = in_memory_dataset(plan_table, ds, {self.text_column: text_feature}, plan_fp, keep_format=False)
+        fingerprint = Hasher.hash((plan_fp, self.config, *tag, round_no))
         return plan.map(
             AugmentBatch(self.augmenter, self.seed, self.text_column),
             batched=True,
             batch_size=self.batch_size,
-            num_proc=self.num_proc,
-            new_fingerprint=Hasher.hash((plan._fingerprint, self.config, *tag, round_no)),
+            num_proc=None if self.num_proc == 1 else self.num_proc,  # 1: no pool of one forked worker
+            remove_columns=plan.column_names,
+            features=datasets.Features({self.text_column: text_feature}),
+            new_fingerprint=fingerprint,
+            cache_file_name=_cache_file(ds, fingerprint),
             load_from_cache_file=self.load_from_cache_file,
             desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
         )
+
+
+def _cache_file(ds: datasets.Dataset, fingerprint: str) -> str | None:
+    """Where ``datasets`` would cache a transform of ``ds`` with ``fingerprint``; ``None`` (kept in
+    memory) when ``ds`` has no cache files or caching is off."""
+    if not ds.cache_files or not datasets.is_caching_enabled():
+        return None
+    return os.path.join(os.path.dirname(ds.cache_files[0]["filename"]), f"cache-{fingerprint}.arrow")
+
+
+class AcceptedRows:
+    """The new rows kept from the rounds, in order: their source rows and new texts, gathered into
+    one ``Dataset`` (all columns, provenance included) at the end."""
+
+    def __init__(self, rounds: AugmentRounds) -> None:
+        self.rounds = rounds
+        self._sources: list[np.ndarray] = []
+        self._texts: list[pa.ChunkedArray] = []
+        self._names: list[tuple[str, bytes]] = []
+
+    def add(self, out: datasets.Dataset, src: np.ndarray, kept: np.ndarray) -> None:
+        """Keep rows ``kept`` of round output ``out`` (made from source rows ``src``)."""
+        if kept.size:
+            self._sources.append(src[kept])
+            self._texts.append(out.data.table.column(self.rounds.text_column).take(pa.array(kept)))
+            self._names.append((out._fingerprint, kept.tobytes()))
+
+    def dataset(self, ds: datasets.Dataset) -> datasets.Dataset | None:
+        """The kept rows of ``ds``'s sources with their new texts; ``None`` when nothing was kept."""
+        if not self._sources:
+            return None
+        texts = pa.chunked_array([chunk for part in self._texts for chunk in part.chunks], type=self._texts[0].type)
+        column = (self.rounds.text_column, texts, Hasher.hash(self._names))
+        return add_provenance(ds, np.concatenate(self._sources), self.rounds.augmenter.name, texts=column)

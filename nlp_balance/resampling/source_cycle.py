@@ -34,27 +34,32 @@ class SourceCycle:
         self.failures: dict[int, int] = {}
         self.dup_position = 0
 
-    def _alive(self, src: int) -> bool:
-        return self.failures.get(src, 0) < MAX_FAILURES_PER_SOURCE
-
     def take(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The next ``n`` (source, copy) pairs, skipping retired sources; fewer when exhausted."""
+        """The next ``n`` (source, copy) pairs, skipping retired sources; fewer when exhausted.
+
+        Walks the positions of the round-robin one by one in effect (position ``p`` is source
+        ``order[p % size]``, copy ``p // size``): it stops after ``n`` live sources, at the cap, or
+        after a whole cycle without a live source, and leaves ``position`` where that walk would.
+        """
         size = self.order.size
-        src: list[int] = []
-        cp: list[int] = []
         limit = math.inf if self.cap is None else self.cap * size
-        stale = 0
-        while len(src) < n and self.position < limit and stale < size:
-            s = int(self.order[self.position % size])
-            k = self.position // size
-            self.position += 1
-            if self._alive(s):
-                src.append(s)
-                cp.append(k)
-                stale = 0
-            else:
-                stale += 1
-        return np.asarray(src, dtype=np.int64), np.asarray(cp, dtype=np.int64)
+        empty = np.empty(0, dtype=np.int64)
+        if n <= 0 or self.position >= limit:
+            return empty, empty
+        retired = [s for s, f in self.failures.items() if f >= MAX_FAILURES_PER_SOURCE]
+        live = np.flatnonzero(~np.isin(self.order, retired))  # offsets in the cycle of the live sources
+        if live.size == 0:  # a whole cycle of retired sources ends the walk
+            self.position = int(min(self.position + size, limit))
+            return empty, empty
+        cycle, offset = divmod(self.position, size)
+        steps = np.searchsorted(live, offset) + np.arange(n, dtype=np.int64)  # the next n live positions
+        positions = (cycle + steps // live.size) * size + live[steps % live.size]
+        if positions[-1] >= limit:
+            positions = positions[positions < limit]
+            self.position = int(limit)
+        else:
+            self.position = int(positions[-1]) + 1
+        return self.order[positions % size].astype(np.int64), (positions // size).astype(np.int64)
 
     def fail(self, src: int) -> None:
         """Count one failed attempt (no change, or a duplicate) against source row ``src``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datasets
 import numpy as np
+import pyarrow as pa
 from resampling_fixtures import split
 
 from nlp_balance.resampling import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN, with_provenance_everywhere
@@ -39,3 +40,16 @@ def test_every_split_gets_the_train_schema_and_eval_rows_are_marked_original():
     assert out["test"].features == train.features
     assert out["test"]["text"] == ["x", "y"] and out["test"][SOURCE_INDEX_COLUMN] == [0, 1]
     assert out["test"][AUGMENTATION_COLUMN] == ["original", "original"]
+
+
+def test_rows_of_a_selection_and_replaced_texts():
+    picked = DS.select([3, 1, 0])  # positions 0, 1, 2 are rows 3, 1, 0
+    dup = add_provenance(picked, np.array([2, 2, 0]), "duplicate")
+    assert dup["text"] == ["a", "a", "d"] and dup[SOURCE_INDEX_COLUMN] == [2, 2, 0]
+    assert dup.features == add_provenance(DS, np.array([0]), "duplicate").features
+    originals = add_provenance(picked, np.arange(3), "original")
+    assert originals["text"] == ["d", "b", "a"] and originals[AUGMENTATION_COLUMN] == ["original"] * 3
+    new = add_provenance(DS, np.array([1, 3]), "eda", texts=("text", pa.array(["B!", "D!"]), "fp"))
+    assert new["text"] == ["B!", "D!"] and new["label"] == [0, 1] and new[AUGMENTATION_COLUMN] == ["eda"] * 2
+    other = add_provenance(DS, np.array([1, 3]), "eda", texts=("text", pa.array(["B?", "D?"]), "fp2"))
+    assert new._fingerprint != other._fingerprint

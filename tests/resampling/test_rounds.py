@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import random
 
+import datasets
 import numpy as np
 from resampling_fixtures import Numbered, split
 
 from nlp_balance.augment import Augmenter, example_rng
 from nlp_balance.resampling.provenance import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN
-from nlp_balance.resampling.rounds import COPY_COLUMN, AugmentBatch, AugmentRounds, iter_column, text_key
+from nlp_balance.resampling.rounds import (
+    COPY_COLUMN,
+    AcceptedRows,
+    AugmentBatch,
+    AugmentRounds,
+    example_rngs,
+    iter_column,
+    text_key,
+)
 
 DS = split(["one two", "stuck here", "three four", "five"], [0, 0, 1, 1])
 
@@ -65,13 +74,47 @@ def _rounds(**config) -> AugmentRounds:
                          load_from_cache_file=False, config={"version": "1", **config})
 
 
-def test_a_round_augments_the_planned_rows_with_provenance():
+def test_example_rngs_are_example_rng():
+    keys = [(0, 0, 0), (5, 7, 1), (-3, 10**12, 7), (2**40, 1, 2**33), (1, 2**63, 0)]
+    for seed, s, k in keys:
+        (fast,) = example_rngs(seed, [s], [np.int64(k) if k < 2**63 else k])
+        slow = example_rng(seed, s, k)
+        assert type(fast) is type(slow) and fast.getstate() == slow.getstate()
+        assert [fast.random() for _ in range(5)] == [slow.random() for _ in range(5)]
+        assert fast.gauss(0, 1) == slow.gauss(0, 1)
+
+
+def test_a_round_writes_only_the_new_texts_in_plan_order():
     out = _rounds().run(DS, np.array([2, 1, 2]), np.array([0, 0, 1]), 1)
-    assert out.column_names == ["text", "label", SOURCE_INDEX_COLUMN, AUGMENTATION_COLUMN, COPY_COLUMN]
-    assert out[SOURCE_INDEX_COLUMN] == [2, 1, 2] and out[COPY_COLUMN] == [0, 0, 1]
-    assert out["label"] == [1, 0, 1] and set(out[AUGMENTATION_COLUMN]) == {"test_numbered"}
+    assert out.column_names == ["text"] and out.features["text"] == DS.features["text"]
     assert out["text"][1] is None  # "stuck here" cannot be augmented
     assert out["text"][0].startswith("three four ") and out["text"][0] != out["text"][2]
+    assert out["text"][0] == _numbered("three four", example_rng(1, 2, 0))
+
+
+def test_a_round_over_a_selection_reads_the_selected_rows():
+    picked = DS.select([3, 2, 0])  # an indices mapping: position 1 is row 2
+    out = _rounds().run(picked, np.array([1, 1]), np.array([0, 1]), 1)
+    assert out["text"] == [_numbered("three four", example_rng(1, 1, k)) for k in (0, 1)]
+
+
+def test_accepted_rows_gather_every_column_with_provenance():
+    rounds = _rounds()
+    accepted = AcceptedRows(rounds)
+    assert accepted.dataset(DS) is None
+    src = np.array([2, 1, 0])
+    out = rounds.run(DS, src, np.array([0, 0, 0]), 1)
+    accepted.add(out, src, np.array([0, 2]))
+    src2 = np.array([3])
+    out2 = rounds.run(DS, src2, np.array([0]), 2)
+    accepted.add(out2, src2, np.array([0]))
+    rows = accepted.dataset(DS)
+    assert rows.column_names == ["text", "label", SOURCE_INDEX_COLUMN, AUGMENTATION_COLUMN]
+    assert rows.features == datasets.Features({**DS.features, SOURCE_INDEX_COLUMN: datasets.Value("int64"),
+                                               AUGMENTATION_COLUMN: datasets.Value("string")})
+    assert rows["text"] == [out["text"][0], out["text"][2], out2["text"][0]]
+    assert rows[SOURCE_INDEX_COLUMN] == [2, 0, 3] and rows["label"] == [1, 0, 1]
+    assert rows[AUGMENTATION_COLUMN] == ["test_numbered"] * 3
 
 
 def test_the_round_fingerprint_depends_on_plan_config_tag_and_round():

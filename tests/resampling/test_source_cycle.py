@@ -55,3 +55,36 @@ def test_duplicates_follow_the_order_independently_of_augmentation():
     first = cycle.duplicates(7)
     assert first.tolist() == np.tile(cycle.order, 2)[:7].tolist()
     assert cycle.duplicates(4).tolist() == np.tile(cycle.order, 3)[7:11].tolist()
+
+
+def _walk(cycle: SourceCycle, n: int) -> tuple[list[int], list[int]]:
+    """``take`` as the one-by-one walk it stands for: the reference the vectorised version must equal."""
+    size = cycle.order.size
+    limit = float("inf") if cycle.cap is None else cycle.cap * size
+    src, cp, stale = [], [], 0
+    while len(src) < n and cycle.position < limit and stale < size:
+        s = int(cycle.order[cycle.position % size])
+        k = cycle.position // size
+        cycle.position += 1
+        if cycle.failures.get(s, 0) < MAX_FAILURES_PER_SOURCE:
+            src.append(s)
+            cp.append(k)
+            stale = 0
+        else:
+            stale += 1
+    return src, cp
+
+
+def test_take_equals_the_one_by_one_walk():
+    rnd = np.random.default_rng(0)
+    for trial in range(400):
+        members = np.sort(rnd.choice(100, size=int(rnd.integers(1, 12)), replace=False))
+        cap = [None, 1, 2, 3][trial % 4]
+        fast, slow = SourceCycle(members, trial, 1, cap), SourceCycle(members, trial, 1, cap)
+        for _ in range(8):
+            for s in rnd.choice(members, size=int(rnd.integers(0, 4))):
+                fast.fail(int(s))
+                slow.fail(int(s))
+            n = int(rnd.integers(0, 30))
+            got, want = fast.take(n), _walk(slow, n)
+            assert got[0].tolist() == want[0] and got[1].tolist() == want[1] and fast.position == slow.position
