@@ -5,17 +5,30 @@
 class a share proportional to the square root of its count (a milder rebalancing). Every draw comes
 from one global stream seeded by ``(seed, epoch)``, so a run is reproducible and every process of a
 distributed job agrees on the stream; each process then reads its own disjoint slice of it.
+
+:class:`LengthGroupedBalancedSampler` draws the same stream and then sorts it by example length
+inside windows of about 50 batches (as ``transformers``' ``LengthGroupedSampler`` sorts its random
+permutation), so that batches pad to little more than their own longest example. A window holds
+exactly the draws it held before sorting, so the class shares are those of the unsorted stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from torch.utils.data import Sampler
 
-__all__ = ["SAMPLER_MODES", "BalancedSampler", "class_target_shares", "example_weights"]
+__all__ = [
+    "SAMPLER_MODES",
+    "BalancedSampler",
+    "LengthGroupedBalancedSampler",
+    "class_target_shares",
+    "example_lengths",
+    "example_weights",
+    "group_by_length",
+]
 
 #: Accepted values of ``mode`` (and of ``BalancedTrainingArguments.sampler``).
 SAMPLER_MODES = ("weighted", "sqrt")
@@ -141,3 +154,104 @@ class BalancedSampler(Sampler[int]):
     def state(self) -> dict[str, Any]:
         """Configuration for logs and provenance."""
         return {"mode": self.mode, "num_samples": self.num_samples, "seed": self.seed, "epoch": self.epoch}
+
+
+#: Batches per sorting window of :class:`LengthGroupedBalancedSampler` (``transformers`` uses 50 too).
+MEGA_BATCH_MULT = 50
+
+
+def group_by_length(indices: np.ndarray, lengths: np.ndarray, window: int) -> np.ndarray:
+    """``indices`` with each run of ``window`` consecutive entries sorted by ``lengths[index]``,
+    longest first (ties keep their order); the last run may be shorter."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if window < 1:
+        raise ValueError(f"window must be a positive number of indices, got {window!r}")
+    out = indices.copy()
+    full = indices.size // window * window
+    if full:
+        runs = indices[:full].reshape(-1, window)
+        order = np.argsort(-lengths[runs], axis=1, kind="stable")
+        out[:full] = np.take_along_axis(runs, order, axis=1).ravel()
+    rest = indices[full:]
+    out[full:] = rest[np.argsort(-lengths[rest], kind="stable")]
+    return out
+
+
+class LengthGroupedBalancedSampler(BalancedSampler):
+    """:class:`BalancedSampler` whose stream is sorted by example length inside windows of batches.
+
+    The draws of an epoch are those of :class:`BalancedSampler` with the same arguments; each run of
+    ``mega_batch_mult * batch_size`` consecutive draws is then sorted longest first, so consecutive
+    batches hold examples of similar length and pad little. Class shares over a window (and an epoch)
+    are unchanged; within one batch, classes whose texts differ in length are less evenly mixed.
+
+    Args:
+        labels, mode, num_samples, seed, num_replicas, rank, num_classes: as for :class:`BalancedSampler`.
+        lengths: one length (e.g. tokens) per example of the dataset.
+        batch_size: examples per optimizer step over all processes (per-device batch x gradient
+            accumulation x processes), so that every configuration with the same global batch sorts
+            the same windows and takes the same examples at each step.
+        mega_batch_mult: batches per window; default 50, fewer for a stream under 200 batches
+            (``transformers``' rule), at least 1.
+    """
+
+    def __init__(
+        self,
+        labels: Sequence[int] | np.ndarray,
+        lengths: Sequence[int] | np.ndarray,
+        batch_size: int,
+        mode: str = "weighted",
+        num_samples: int | None = None,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        num_classes: int | None = None,
+        mega_batch_mult: int | None = None,
+    ) -> None:
+        super().__init__(labels, mode, num_samples, seed, num_replicas, rank, num_classes)
+        self.lengths = np.asarray(lengths)
+        if self.lengths.shape != self.probs.shape:
+            raise ValueError(f"lengths must hold one number per example ({self.probs.size}), got shape "
+                             f"{self.lengths.shape}")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if mega_batch_mult is None:
+            mega_batch_mult = min(self.num_samples // (batch_size * 4), MEGA_BATCH_MULT)
+        elif not isinstance(mega_batch_mult, int) or mega_batch_mult < 1:
+            raise ValueError(f"mega_batch_mult must be a positive integer, got {mega_batch_mult!r}")
+        self.batch_size = batch_size
+        self.window = max(1, mega_batch_mult) * batch_size
+
+    def global_stream(self, epoch: int | None = None) -> np.ndarray:
+        """The :class:`BalancedSampler` stream of ``epoch``, sorted by length inside each window."""
+        return group_by_length(super().global_stream(epoch), self.lengths, self.window)
+
+    def __repr__(self) -> str:
+        inner = super().__repr__().split("(", 1)[1][:-1]
+        return f"{type(self).__name__}({inner}, batch_size={self.batch_size}, window={self.window})"
+
+    def state(self) -> dict[str, Any]:
+        """Configuration for logs and provenance."""
+        return {**super().state(), "group_by_length": {"batch_size": self.batch_size, "window": self.window}}
+
+
+def example_lengths(dataset: Any, length_column: str | None = "length", input_name: str = "input_ids") -> np.ndarray:
+    """One length per example: the ``length_column`` values when the dataset has that column, else the
+    number of ``input_name`` entries (read from Arrow in one pass for a ``datasets.Dataset``)."""
+    column_names = getattr(dataset, "column_names", None)
+    if isinstance(column_names, list) and length_column in column_names:
+        values = dataset[length_column]
+        return np.asarray(values.to_pylist() if hasattr(values, "to_pylist") else list(values), dtype=np.int64)
+    if isinstance(column_names, list) and input_name in column_names and hasattr(dataset, "with_format"):
+        import pyarrow.compute as pc
+
+        table = dataset.select_columns([input_name]).with_format("arrow")[:]
+        return pc.list_value_length(table.column(0)).to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = []
+    for i in range(len(dataset)):
+        item = dataset[i]
+        if not isinstance(item, Mapping) or input_name not in item:
+            raise ValueError(f"grouping by length needs a {length_column!r} column or an {input_name!r} "
+                             f"entry in every example; example {i} has neither")
+        lengths.append(len(item[input_name]))
+    return np.asarray(lengths, dtype=np.int64)

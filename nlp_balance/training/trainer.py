@@ -371,15 +371,32 @@ class BalancedTrainer(Trainer):
 
     def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
         """Balanced sampler over the full dataset; accelerate's ``BatchSamplerShard`` then gives each
-        process every ``world``-th batch of that one global stream (disjoint, deterministic slices)."""
+        process every ``world``-th batch of that one global stream (disjoint, deterministic slices).
+
+        With ``train_sampling_strategy="group_by_length"`` the stream is sorted by length inside
+        windows of global batches (:class:`LengthGroupedBalancedSampler`); without a balanced sampler
+        the Trainer's own sampler (and its length grouping) is used.
+        """
+        from nlp_balance.training.batch_sampler import LengthGroupedBalancedSampler, example_lengths
+
         if self.sampler_mode is None:
             return super()._get_train_sampler(train_dataset)
+        strategy = self.args.train_sampling_strategy
+        if strategy not in ("random", "group_by_length"):
+            raise ValueError(f"sampler={self.sampler_mode!r} replaces the Trainer's own sampler; "
+                             f"train_sampling_strategy={strategy!r} cannot be used with it")
         dataset = self.train_dataset if train_dataset is None else train_dataset
         labels = dataset_labels(dataset)
         if labels is None:
             raise ValueError(f"sampler={self.sampler_mode!r} needs a train dataset with a 'labels' or 'label' column")
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-        return BalancedSampler(labels, self.sampler_mode, seed=seed, num_classes=self.num_labels)
+        if strategy == "random":
+            return BalancedSampler(labels, self.sampler_mode, seed=seed, num_classes=self.num_labels)
+        names = getattr(self.processing_class, "model_input_names", None) or ["input_ids"]
+        lengths = example_lengths(dataset, self.args.length_column_name, names[0])
+        global_batch = self.args.train_batch_size * self.args.gradient_accumulation_steps * max(1, self.args.world_size)
+        return LengthGroupedBalancedSampler(labels, lengths, global_batch, self.sampler_mode, seed=seed,
+                                            num_classes=self.num_labels)
 
     # ---- evaluation and prediction ---------------------------------------------------------------
 

@@ -172,6 +172,80 @@ def test_ga_exact_for_model_without_kwargs(tmp_path):
     assert_same_step(full, accum, strip)
 
 
+def varied_length_data(n: int = 24, seed: int = 0) -> Dataset:
+    """Imbalanced 3-class toy data whose examples have 3 to 12 tokens, so length grouping matters."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(3, size=n, p=[0.6, 0.25, 0.15])
+    labels[:3] = [0, 1, 2]
+    ids = [rng.integers(5, VOCAB, size=int(rng.integers(3, 13))).tolist() for _ in range(n)]
+    return Dataset.from_dict({"input_ids": ids, "labels": labels.tolist()})
+
+
+def pad_batch(features: list[dict]) -> dict[str, torch.Tensor]:
+    """Pad ``input_ids`` with 0 to the batch's longest example, with the attention mask to match."""
+    width = max(len(f["input_ids"]) for f in features)
+    ids = torch.zeros((len(features), width), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, f in enumerate(features):
+        ids[row, : len(f["input_ids"])] = torch.tensor(f["input_ids"])
+        mask[row, : len(f["input_ids"])] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([f["labels"] for f in features])}
+
+
+@pytest.mark.parametrize("sampler", [None, "weighted", "sqrt"])
+def test_ga_4x2_equals_batch_8_grouped_by_length(tmp_path, sampler):
+    """train_sampling_strategy="group_by_length", with the Trainer's own sampler or a balanced one:
+    the accumulated step takes the same examples, and the same gradient, as one batch of 8."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from nlp_balance.training.batch_sampler import LengthGroupedBalancedSampler
+
+    data = varied_length_data()
+    start = tiny_bert().state_dict()
+    steps = {}
+    for name, per_device, ga in (("full", 8, 1), ("accum", 2, 4)):
+        model = tiny_bert()
+        args = make_args(tmp_path / name, per_device, ga, loss="focal", class_weighting="balanced", sampler=sampler)
+        trainer = BalancedTrainer(model=model, args=args, train_dataset=data, data_collator=pad_batch)
+        trainer.args.train_sampling_strategy = "group_by_length"  # set after the options check at construction
+        expected = LengthGroupedSampler if sampler is None else LengthGroupedBalancedSampler
+        assert isinstance(trainer._get_train_sampler(), expected)
+        trainer.train()
+        steps[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    assert_same_step(steps["full"], steps["accum"], start)
+
+
+def test_grouped_balanced_batches_pad_less_and_keep_the_class_shares(tmp_path):
+    """The balanced sampler grouped by length: batches hold similar lengths, classes keep their shares."""
+    rng = np.random.default_rng(1)
+    n = 2000
+    labels = rng.choice(3, size=n, p=[0.8, 0.15, 0.05])
+    ids = [rng.integers(5, VOCAB, size=int(rng.integers(2, 30))).tolist() for _ in range(n)]
+    data = Dataset.from_dict({"input_ids": ids, "labels": labels.tolist()})
+    batches = {}
+    for strategy in ("random", "group_by_length"):
+        args = make_args(tmp_path / strategy, 20, 1, sampler="weighted")
+        trainer = BalancedTrainer(model=tiny_bert(), args=args, train_dataset=data, data_collator=pad_batch)
+        trainer.args.train_sampling_strategy = strategy
+        batches[strategy] = list(trainer.get_train_dataloader())
+
+    def padded_share(loader: list) -> float:
+        return sum(b["attention_mask"].numel() for b in loader) / sum(int(b["attention_mask"].sum()) for b in loader)
+
+    assert padded_share(batches["random"]) > 1.5 and padded_share(batches["group_by_length"]) < 1.15
+    seen = {k: np.concatenate([b["labels"].numpy() for b in v]) for k, v in batches.items()}
+    assert sorted(seen["random"].tolist()) == sorted(seen["group_by_length"].tolist())  # the same draws
+    np.testing.assert_allclose(np.bincount(seen["group_by_length"], minlength=3) / n, [1 / 3] * 3, atol=0.05)
+
+
+def test_a_balanced_sampler_refuses_sequential_order(tmp_path):
+    trainer = BalancedTrainer(model=tiny_bert(), args=make_args(tmp_path, 2, 1, sampler="weighted"),
+                              train_dataset=single_label_data())
+    trainer.args.train_sampling_strategy = "sequential"
+    with pytest.raises(ValueError, match="train_sampling_strategy='sequential' cannot be used"):
+        trainer._get_train_sampler()
+
+
 def test_one_step_matches_hand_computed_sgd(tmp_path):
     """Independent reference: mean over labelled rows of weighted focal loss, plain autograd, one SGD step."""
     data = single_label_data(ignore=2)
