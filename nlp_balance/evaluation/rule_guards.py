@@ -12,7 +12,9 @@ returns steadier offsets:
   offsets are fitted on ``n_folds - 1`` stratified folds and applied to the held-out one
   (cross-fitting). ``lambda = 0`` (no rule) is a candidate, and ties go to the smaller factor, so
   the guard switches the rule off when it does not carry over to unseen rows;
-* ``bootstrap_shrink``: ``shrink`` around the ``bootstrap`` fitter.
+* ``bootstrap_shrink``: ``shrink`` around the ``bootstrap`` fitter;
+* ``gate`` and ``bootstrap_gate``: ``shrink`` and ``bootstrap_shrink`` with the factors 0 and 1
+  only: cross-fitting decides whether the rule is applied at all, and nothing in between.
 
 Every random draw comes from :func:`nlp_balance.utils.seeding.numpy_rng` of the user's seed.
 """
@@ -38,10 +40,14 @@ DECISION_GUARDS: dict[str, dict[str, Any]] = {
     "bootstrap": {"n_bootstrap": 20},
     "shrink": {"n_folds": 5, "shrink_grid": None},
     "bootstrap_shrink": {"n_bootstrap": 20, "n_folds": 5, "shrink_grid": None},
+    "gate": {"n_folds": 5},
+    "bootstrap_gate": {"n_bootstrap": 20, "n_folds": 5},
 }
 
 #: Shrink factors tried by the ``shrink`` guards when ``shrink_grid`` is not given.
 DEFAULT_SHRINK_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))
+#: The factors of the gate guards: the rule off (0) or as fitted (1).
+_GATE_GRID = (0.0, 1.0)
 _TIE = 1e-12
 
 
@@ -131,7 +137,7 @@ def guarded_offsets(fitter: Fitter, logits: np.ndarray, labels: np.ndarray, obje
     if "n_folds" not in settings:
         return fitter(logits, labels), info
     n_folds = _positive_int("n_folds", settings["n_folds"], 2)
-    grid = _shrink_grid(settings["shrink_grid"])
+    grid = _shrink_grid(_GATE_GRID if guard.endswith("gate") else settings["shrink_grid"])
     factor, scores = _cross_fit_shrink(fitter, logits, labels, objective, n_folds, grid, seed)
     info.update({"n_folds": n_folds, "shrink_grid": [float(v) for v in grid], "shrink": factor,
                  "cross_fit_scores": [round(float(s), 6) for s in scores]})

@@ -197,7 +197,7 @@ def _skewed(n=2000, k=3, seed=0, skew=1.5):
     return logits, y, np.round(priors * 10000).astype(int)
 
 
-@pytest.mark.parametrize("guard", ["none", "bootstrap", "shrink", "bootstrap_shrink"])
+@pytest.mark.parametrize("guard", ["none", "bootstrap", "shrink", "bootstrap_shrink", "gate", "bootstrap_gate"])
 def test_class_offsets_record_how_they_were_fitted(guard):
     logits, y, _ = _skewed()
     extra = {"n_bootstrap": 5} if "bootstrap" in guard else {}

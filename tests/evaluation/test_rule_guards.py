@@ -135,7 +135,21 @@ def test_guard_errors_name_the_bad_value(guard, params, needle):
         guarded_offsets(Recorder([0.0, 0.0, 0.0]), logits, y, Objective("macro_f1", 3), guard, **params)
 
 
+@pytest.mark.parametrize(("gate", "shrink"), [("gate", "shrink"), ("bootstrap_gate", "bootstrap_shrink")])
+def test_gates_are_the_shrink_guards_with_factors_0_and_1(gate, shrink):
+    logits, y = _data(n=800, seed=6, skew=2.0)
+    objective = Objective("macro_f1", 3)
+    extra = {"n_bootstrap": 4} if "bootstrap" in gate else {}
+    gated, info = guarded_offsets(_ascent(objective), logits, y, objective, gate, seed=2, **extra)
+    same, same_info = guarded_offsets(_ascent(objective), logits, y, objective, shrink, seed=2,
+                                      shrink_grid=[0.0, 1.0], **extra)
+    np.testing.assert_array_equal(gated, same)
+    assert info == same_info and info["shrink_grid"] == [0.0, 1.0] and info["shrink"] == 1.0
+    with pytest.raises(ValueError, match="takes no parameter 'shrink_grid'"):
+        guarded_offsets(_ascent(objective), logits, y, objective, gate, shrink_grid=[0.0, 0.5])
+
+
 def test_every_guard_declares_its_defaults():
-    assert set(DECISION_GUARDS) == {"none", "bootstrap", "shrink", "bootstrap_shrink"}
+    assert set(DECISION_GUARDS) == {"none", "bootstrap", "shrink", "bootstrap_shrink", "gate", "bootstrap_gate"}
     assert DECISION_GUARDS["none"] == {}
     assert DECISION_GUARDS["bootstrap_shrink"].keys() == {*DECISION_GUARDS["bootstrap"], *DECISION_GUARDS["shrink"]}
