@@ -224,7 +224,9 @@ def _rule_summary(rule: Any) -> str:
         bits.append(f"guard {params['guard']}")
     guard_result = params.get("guard_result")
     shrink = guard_result.get("shrink") if isinstance(guard_result, Mapping) else None
-    if shrink is not None:
+    if shrink is not None and str(params.get("guard", "")).endswith("gate"):
+        bits.append("kept by the cross-fit check" if num(shrink) > 0 else "switched off by the cross-fit check")
+    elif shrink is not None:
         bits.append(f"shrink factor {fmt(shrink, 2)}")
     for key, label in (("tau", "tau"), ("threshold", "threshold")):
         if params.get(key) is not None:

@@ -232,3 +232,9 @@ def test_report_of_a_rule_without_recorded_effect_and_of_no_rule(runs: dict[str,
     md = (run / "report.md").read_text()
     assert "## Decision rule" in md and "does not record the metrics before the rule" in md
     assert "| metric | validation before" not in md
+    info = json.loads((run / "run_info.json").read_text())
+    info["posthoc"]["params"].update({"guard": "bootstrap_gate", "guard_result": {"shrink": 0.0}})
+    info["posthoc"]["offsets"] = [0.0] * 6
+    (run / "run_info.json").write_text(json.dumps(info))
+    render_report(run)
+    assert "guard bootstrap_gate, switched off by the cross-fit check" in (run / "report.md").read_text()
