@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .synonym_table import SynonymTable
 
-__all__ = ["inflect", "word_analyses"]
+__all__ = ["NOUN_RULES", "VERB_RULES", "inflect", "word_analyses"]
 
 _VOWELS = frozenset("aeiou")
 # Verbs whose past tense is spelled like the base form; WordNet's verb.exc does not list them.
@@ -19,10 +19,12 @@ _INVARIANT_PAST = frozenset(
     "bet bid broadcast burst cast cost cut fit forecast hit hurt let put quit read rid set shed shut "
     "slit split spread thrust upset wet".split()
 )
-_NOUN_RULES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"),
-               ("ies", "y"), ("s", ""))
-_VERB_RULES = (("ies", "y", "3sg"), ("es", "e", "3sg"), ("es", "", "3sg"), ("s", "", "3sg"),
-               ("ed", "e", "ed"), ("ed", "", "ed"), ("ing", "e", "ing"), ("ing", "", "ing"))
+#: Suffix rules that read a plural noun as its lemma: ``(suffix, replacement)``, first match wins.
+NOUN_RULES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"),
+              ("ies", "y"), ("s", ""))
+#: Suffix rules that read an inflected verb as its lemma: ``(suffix, replacement, inflection)``.
+VERB_RULES = (("ies", "y", "3sg"), ("es", "e", "3sg"), ("es", "", "3sg"), ("s", "", "3sg"),
+              ("ed", "e", "ed"), ("ed", "", "ed"), ("ing", "e", "ing"), ("ing", "", "ing"))
 _THIRD_PERSON = {"be": "is", "have": "has", "do": "does", "go": "goes"}
 
 
@@ -49,7 +51,7 @@ def word_analyses(word: str, pos: str, table: SynonymTable) -> list[tuple[str, s
     if out:
         return out
     if pos == "n":
-        for suffix, repl in _NOUN_RULES:
+        for suffix, repl in NOUN_RULES:
             if word.endswith(suffix) and len(word) > len(suffix) + 1:
                 base = word[: -len(suffix)] + repl
                 if base in known and not word.endswith("ss"):
@@ -57,7 +59,7 @@ def word_analyses(word: str, pos: str, table: SynonymTable) -> list[tuple[str, s
                     break
     elif pos == "v":
         seen: set[str] = set()
-        for suffix, repl, infl in _VERB_RULES:
+        for suffix, repl, infl in VERB_RULES:
             if word.endswith(suffix) and len(word) > len(suffix) + 1:
                 base = word[: -len(suffix)] + repl
                 if base in known and base not in seen and not word.endswith("ss"):

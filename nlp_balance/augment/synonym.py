@@ -1,17 +1,21 @@
 """WordNet synonym replacement that keeps inflection, case and everything around the replaced words.
 
-Candidates come from :mod:`.synonym_lookup` (the precomputed table of :mod:`.synonym_table`, no
-WordNet query per call): a word is read as base + inflection and its synonyms are inflected the
-same way (:mod:`.inflection`); synonyms whose inflection cannot be derived safely are skipped.
+Candidates come from :mod:`.synonym_lookup`: a table of every surface form that has candidates,
+precomputed from the WordNet table of :mod:`.synonym_table` (a word read as base + inflection, its
+synonyms inflected the same way by :mod:`.inflection`, those whose inflection cannot be derived
+safely skipped) and loaded once per process, so a first look-up is one dictionary read.
 
 Speed: with the built-in protected patterns only, a text is split at spaces; a piece of letters only
 is one word, and the words of other pieces (punctuation, protected spans) are memoised per process.
 Only the words the random visit reaches are looked up. User patterns may span spaces, so with them
 the whole text is tokenized each time; both paths give the same text for the same seed. The pieces
 loop over a batch also exists compiled (``_synonym_native``, built at install when a C compiler is
-there) and gives the same text as the Python loop. It calls back into this module for piece
-analysis, first look-ups and case matching, but repeats :func:`_starts_sentence` in C: a change to
-that rule must be made in both places (tests/augment/test_synonym_native.py compares them).
+there) and gives the same text as the Python loop. It analyses ASCII pieces without URL or e-mail
+triggers and looks ASCII words up in the surface table itself, calls back into this module for the
+other pieces and words and for case matching, and repeats :func:`_starts_sentence` in C: a change to
+those rules must be made in both places (tests/augment/test_synonym_native.py compares them). Given
+seeds instead of generators (:meth:`SynonymReplacement.augment_seeded`), it draws each seed's
+``random.Random`` stream without building the object.
 """
 
 from __future__ import annotations
@@ -95,13 +99,10 @@ class SynonymReplacement(WordAugmenter):
         with the per-text look-ups hoisted out. Both give the same text for the same rngs."""
         if len(texts) != len(rngs):
             raise ValueError(f"got {len(texts)} texts but {len(rngs)} random generators")
+        if _NATIVE is not None and not self._protector.extra:
+            return self._compiled(texts, rngs)
         memo, p = self._candidates(), self.p
         pieces = None if self._protector.extra else self._pieces()
-        if pieces is not None and _NATIVE is not None:
-            return _NATIVE.replace_batch(
-                texts, rngs, p, self.aug_p, self.aug_min, -1 if self.aug_max is None else self.aug_max,
-                self.keep_proper_nouns, pieces, memo, self._piece_words, self._fill, match_case,
-            )
         replace, replace_by_pieces = self._replace, self._replace_by_pieces
         out: list[str | None] = []
         for text, rng in zip(texts, rngs):
@@ -114,6 +115,25 @@ class SynonymReplacement(WordAugmenter):
                 result = replace_by_pieces(text, rng, pieces, memo)
             out.append(None if result is None or result == text else result)
         return out
+
+    def augment_seeded(self, texts: Sequence[str], seeds: Sequence[int]) -> list[str | None]:
+        """``augment_batch(texts, [random.Random(s) for s in seeds])`` for seeds in ``[0, 2**64)``; the
+        compiled loop draws each seed's stream itself instead of building the generators."""
+        if len(texts) != len(seeds):
+            raise ValueError(f"got {len(texts)} texts but {len(seeds)} seeds")
+        if _NATIVE is not None and not self._protector.extra:
+            return self._compiled(texts, [int(s) for s in seeds])
+        return self.augment_batch(texts, [random.Random(s) for s in seeds])
+
+    def _compiled(self, texts: Sequence[str], streams: Sequence[Any]) -> list[str | None]:
+        """The compiled pieces loop; ``streams`` holds a ``random.Random`` or a seed per text."""
+        surface = self._lookup().surface
+        assert _NATIVE is not None
+        return _NATIVE.replace_batch(
+            texts, streams, self.p, self.aug_p, self.aug_min, -1 if self.aug_max is None else self.aug_max,
+            self.keep_proper_nouns, self._pieces(), self._candidates(), self._piece_words, self._fill, match_case,
+            None if surface is None else self._stop, surface,
+        )
 
     # --- the general path: the whole text at once ---------------------------------------------------
     def _replace(self, text: str, rng: random.Random, memo: dict[str, tuple[str, ...]]) -> str | None:

@@ -157,12 +157,15 @@ class SynonymTable:
         dominant: ``{lemma: pos}`` for lemmas in several parts of speech (most frequent first).
         exceptions: ``{"n"|"v": {inflected form: [base, ...]}}`` from WordNet's ``*.exc`` files.
         version: the WordNet version the table was built from.
+        cache_key: the disk-cache key it was loaded under (``None`` for a table built in memory);
+            tables derived from it (the surface forms) are cached under it too.
     """
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], cache_key: str | None = None) -> None:
         if data.get("format") != TABLE_FORMAT:
             raise ValueError(f"synonym table format {data.get('format')!r}, expected {TABLE_FORMAT}")
         self.version: str = data["wordnet_version"]
+        self.cache_key = cache_key
         self.synonyms: dict[str, dict[str, list[str]]] = data["synonyms"]
         self.dominant: dict[str, str] = data["dominant"]
         self.exceptions: dict[str, dict[str, list[str]]] = data["exceptions"]
@@ -224,6 +227,6 @@ def load_synonym_table(
             data = build_synonym_table(root)
             if store is not None:
                 store.set(key, data)
-        table = SynonymTable(data)
+        table = SynonymTable(data, cache_key=key)
         _TABLES[root] = table
         return table

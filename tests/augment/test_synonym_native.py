@@ -215,8 +215,15 @@ def test_errors_inside_the_loop_propagate() -> None:
         raise KeyError(word)
 
     aug.__dict__["_fill"] = broken_fill  # instance attribute: augment_batch passes self._fill
-    with pytest.raises(KeyError, match="zyzzyva"):
-        aug.augment_batch(["zyzzyva"], rngs(0, 1))
+    with pytest.raises(KeyError, match="zyzzyv\u00e4"):  # a non-ASCII word is looked up through _fill
+        aug.augment_batch(["zyzzyv\u00e4"], rngs(0, 1))
+
+    def broken_pieces(piece: str, pieces: dict) -> tuple:
+        raise LookupError(piece)
+
+    aug.__dict__["_piece_words"] = broken_pieces
+    with pytest.raises(LookupError, match=r"ann@b\.com"):  # a piece that may hold an e-mail goes to Python
+        aug.augment_batch(["hi ann@b.com there"], rngs(0, 1))
     with pytest.raises(ValueError, match="1 texts but 2"):
         SynonymReplacement().augment_batch(["a"], rngs(0, 2))
 
@@ -257,3 +264,56 @@ def test_no_leaked_memory_or_references() -> None:
     assert [sys.getrefcount(o) for o in held] == before
     # ten passes over 2,002 texts: leaking one small string per text would be about a megabyte
     assert end - start < 100_000, f"grew by {end - start} bytes"
+
+
+@needs_native
+@pytest.mark.parametrize("config", CONFIGS[:4], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "defaults")
+def test_a_seed_draws_what_random_random_of_it_draws(config: dict) -> None:
+    """An int in place of a generator is its seed: the compiled twister gives random.Random(seed)'s
+    stream, so augment_seeded gives augment_batch's text, compiled or not."""
+    batch = [*texts("trec6", 300), *texts("davidson_hate", 300)]
+    seeds = [0, 1, 2**32 - 1, 2**32, 2**64 - 1, *range(12345, 12345 + len(batch) - 5)]
+    aug = SynonymReplacement(**config)
+    expected = aug.augment_batch(batch, [random.Random(s) for s in seeds])
+    assert same(aug.augment_seeded(batch, seeds), expected)
+    synonym._NATIVE = None
+    try:
+        assert same(aug.augment_seeded(batch, seeds), expected)
+    finally:
+        synonym._NATIVE = NATIVE
+    with pytest.raises(ValueError, match=r"\[0, 2\*\*64\)"):
+        aug.augment_seeded(["a happy dog"], [2**64])
+    with pytest.raises(ValueError, match="1 texts but 2 seeds"):
+        aug.augment_seeded(["a"], [1, 2])
+
+
+@needs_native
+def test_first_look_ups_fill_the_memo_as_fill_does() -> None:
+    """The compiled first look-up (lower case, stopwords, surface table) stores what _fill stores."""
+    batch = [*texts("davidson_hate", 400), *texts("sms_spam", 400)]
+    compiled, python = SynonymReplacement(aug_p=1.0), SynonymReplacement(aug_p=1.0)
+    compiled.augment_batch(batch, rngs(5, len(batch)))
+    memo = compiled._candidates()
+    assert len(memo) > 1000 and any(w[:1].isupper() for w in memo) and any(not v for v in memo.values())
+    for word, found in memo.items():
+        assert found == python._fill(word, {}), word
+
+
+_TWEET_PIECES = st.lists(
+    st.sampled_from([*"aB'-_.,:;/+@#0129&!?\"", "lol", "RT", "www.", "://", "&#8220;", "@ann", "#tag", "3.5"]),
+    max_size=12,
+).map("".join)
+
+
+@needs_native
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(_TWEET_PIECES, min_size=1, max_size=8), seed=st.integers(0, 2**32))
+def test_pieces_with_protected_spans_split_into_the_same_words(pieces: list[str], seed: int) -> None:
+    """ASCII pieces with mentions, hashtags, numbers, e-mail and URL triggers: the compiled analysis
+    (or its hand-over to Python) finds the words the Python tokenizer finds. Every such word gets
+    candidates, so a word found by one loop only changes the text."""
+    text = " ".join(pieces)
+    aug = SynonymReplacement(aug_p=1.0, keep_proper_nouns=False)
+    give_candidates(aug, text, ("X",))
+    compiled, python = both(aug, [text], seed)
+    assert same(compiled, python)
