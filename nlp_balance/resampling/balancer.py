@@ -52,7 +52,7 @@ class Balancer:
         seed: every random choice (source order, each augmentation) flows from it.
         num_proc: processes for ``datasets.map``; the output is the same for any value.
         text_column, label_column: the columns to read; the label column must be a ``ClassLabel``.
-        batch_size: ``datasets.map`` batch size.
+        batch_size: ``datasets.map`` batch size (``datasets``' own default); the output does not depend on it.
         on_shortfall: when the augmenter cannot reach a class's target (every source tried and
             failed), ``"duplicate"`` fills the rest with duplicates (marked in the provenance column),
             ``"warn"`` leaves the class short, ``"raise"`` raises. A warning says how many either way.
@@ -80,7 +80,7 @@ class Balancer:
         num_proc: int | None = None,
         text_column: str = "text",
         label_column: str = "label",
-        batch_size: int = 256,
+        batch_size: int = 1000,
         on_shortfall: ShortfallPolicy = "duplicate",
         split: str = "train",
         allow_eval_split: bool = False,

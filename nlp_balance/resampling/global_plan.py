@@ -14,7 +14,7 @@ import numpy as np
 
 from nlp_balance.resampling.job import BalanceJob
 from nlp_balance.resampling.provenance import add_provenance
-from nlp_balance.resampling.rounds import AcceptedRows, AugmentRounds, iter_column, text_key
+from nlp_balance.resampling.rounds import AcceptedRows, AugmentRounds, iter_chunks, text_keys_of
 from nlp_balance.resampling.shortfall import fill_with_duplicates
 from nlp_balance.resampling.source_cycle import SourceCycle
 
@@ -95,21 +95,18 @@ def _accept(
     keep = np.zeros(len(out), dtype=bool)
     sources, classes = src.tolist(), job.y[src].tolist()
     needs = {c: job.need(c) for c in cycles}
-    for i, text in iter_column(out, rounds.text_column):
-        c = classes[i]
-        stats = job.stats[c]
-        if text is None:
-            stats.failed_attempts += 1
-            cycles[c].fail(sources[i])
-            continue
-        key = text_key(text)
-        if key in seen:
-            stats.duplicates_dropped += 1
-            cycles[c].fail(sources[i])
-            continue
-        if stats.synthetic >= needs[c]:
-            continue
-        seen.add(key)
-        keep[i] = True
-        stats.synthetic += 1
+    for start, texts in iter_chunks(out, rounds.text_column):
+        for i, key in enumerate(text_keys_of(texts), start):
+            c = classes[i]
+            stats = job.stats[c]
+            if key is None or key in seen:
+                if key is None:
+                    stats.failed_attempts += 1
+                else:
+                    stats.duplicates_dropped += 1
+                cycles[c].fail(sources[i])
+            elif stats.synthetic < needs[c]:
+                seen.add(key)
+                keep[i] = True
+                stats.synthetic += 1
     return np.flatnonzero(keep)

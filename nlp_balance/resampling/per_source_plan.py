@@ -15,7 +15,7 @@ import numpy as np
 
 from nlp_balance.resampling.job import BalanceJob
 from nlp_balance.resampling.provenance import add_provenance
-from nlp_balance.resampling.rounds import AcceptedRows, AugmentRounds, iter_column, text_key
+from nlp_balance.resampling.rounds import AcceptedRows, AugmentRounds, iter_chunks, text_keys_of
 from nlp_balance.resampling.sharding import shard_bounds
 from nlp_balance.resampling.shortfall import fill_with_duplicates
 from nlp_balance.resampling.source_cycle import MAX_FAILURES_PER_SOURCE, source_order
@@ -105,12 +105,13 @@ def _augment(
         out = rounds.run(job.ds, src, cp, round_no, "per_source")
         keep = np.zeros(len(out), dtype=bool)
         sources, classes = src.tolist(), job.y[src].tolist()
-        for i, text in iter_column(out, rounds.text_column):
-            s = sources[i]
-            key = (classes[i], s)
-            if made[key] < quota[key]:
-                keep[i] = _accept(job, key, text, originals, own.setdefault(s, set()), fails)
-                made[key] += int(keep[i])
+        for start, texts in iter_chunks(out, rounds.text_column):
+            for i, digest in enumerate(text_keys_of(texts), start):
+                s = sources[i]
+                key = (classes[i], s)
+                if made[key] < quota[key]:
+                    keep[i] = _accept(job, key, digest, originals, own.setdefault(s, set()), fails)
+                    made[key] += int(keep[i])
         accepted.add(out, src, np.flatnonzero(keep))
 
 
@@ -129,18 +130,18 @@ def _requests(
 
 
 def _accept(
-    job: BalanceJob, key: Key, text: str | None, originals: set[bytes], own: set[bytes], fails: dict[Key, int]
+    job: BalanceJob, key: Key, digest: bytes | None, originals: set[bytes], own: set[bytes], fails: dict[Key, int]
 ) -> bool:
-    """Whether to keep one output of source ``key``: a text that is no original and not one of its own.
+    """Whether to keep one output of source ``key`` (its :func:`text_key`, ``None`` for a failed
+    attempt): a text that is no original and not one of its own.
 
     A failed attempt or a duplicate counts against the source in ``fails`` and in the stats.
     """
     stats = job.stats[key[0]]
-    if text is None:
+    if digest is None:
         stats.failed_attempts += 1
         fails[key] += 1
         return False
-    digest = text_key(text)
     if digest in originals or digest in own:
         stats.duplicates_dropped += 1
         fails[key] += 1

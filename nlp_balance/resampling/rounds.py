@@ -30,7 +30,17 @@ from nlp_balance.resampling.provenance import SOURCE_INDEX_COLUMN, add_provenanc
 from nlp_balance.resampling.rows import in_memory_dataset, take_rows
 from nlp_balance.utils.seeding import derive_seed
 
-__all__ = ["COPY_COLUMN", "AcceptedRows", "AugmentBatch", "AugmentRounds", "example_rngs", "iter_column", "text_key"]
+__all__ = [
+    "COPY_COLUMN",
+    "AcceptedRows",
+    "AugmentBatch",
+    "AugmentRounds",
+    "example_rngs",
+    "iter_chunks",
+    "iter_column",
+    "text_key",
+    "text_keys_of",
+]
 
 #: Working column of a round's plan: the copy number of each planned row.
 COPY_COLUMN = "_nlpb_copy"
@@ -43,9 +53,20 @@ def text_key(text: str) -> bytes:
 
 def iter_column(ds: datasets.Dataset, column: str, chunk: int = 50_000) -> Iterator[tuple[int, Any]]:
     """Yield ``(row, value)`` of one column, reading ``chunk`` rows at a time (bounded memory)."""
+    for start, values in iter_chunks(ds, column, chunk):
+        yield from enumerate(values, start)
+
+
+def iter_chunks(ds: datasets.Dataset, column: str, chunk: int = 50_000) -> Iterator[tuple[int, list[Any]]]:
+    """Yield ``(first row, values)`` of one column, ``chunk`` rows at a time (bounded memory)."""
     for start in range(0, len(ds), chunk):
-        for offset, value in enumerate(ds[start : start + chunk][column]):
-            yield start + offset, value
+        yield start, ds[start : start + chunk][column]
+
+
+def text_keys_of(texts: list[str | None]) -> list[bytes | None]:
+    """:func:`text_key` of each text (``None`` stays ``None``)."""
+    blake = hashlib.blake2b
+    return [None if t is None else blake(t.encode("utf-8", "surrogatepass"), digest_size=12).digest() for t in texts]
 
 
 def example_rngs(seed: int, sources: Sequence[int], copies: Sequence[int]) -> list[random.Random]:
@@ -64,7 +85,10 @@ def example_rngs(seed: int, sources: Sequence[int], copies: Sequence[int]) -> li
 class AugmentBatch:
     """The picklable function that ``datasets.map`` runs: config only, seeded per (source, copy).
 
-    An output that is empty or equal to its input becomes ``None`` (a failed attempt).
+    An augmenter with ``augment_seeded(texts, seeds)`` (the same output as ``augment_batch`` with
+    ``random.Random(seed)`` per text, e.g. SynonymReplacement's compiled loop) gets the seeds
+    themselves, so no generator is built. An output that is empty or equal to its input becomes
+    ``None`` (a failed attempt).
     """
 
     def __init__(self, augmenter: Augmenter, seed: int, text_column: str) -> None:
@@ -72,17 +96,21 @@ class AugmentBatch:
         self.seed = seed
         self.text_column = text_column
         self._takes_copies = "copies" in inspect.signature(augmenter.augment_batch).parameters
+        self._seeded = not self._takes_copies and callable(getattr(augmenter, "augment_seeded", None))
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         """Augment one batch of planned rows; returns the new text column."""
         sources = batch[SOURCE_INDEX_COLUMN]
         copies = batch[COPY_COLUMN]
-        rngs = example_rngs(self.seed, sources, copies)
         texts = batch[self.text_column]
-        if self._takes_copies:  # e.g. BackTranslation: copy k takes the k-th distinct variant
+        if self._seeded:
+            seeds = [derive_seed(self.seed, int(s), int(k)) for s, k in zip(sources, copies)]
+            outputs = self.augmenter.augment_seeded(texts, seeds)  # type: ignore[attr-defined]
+        elif self._takes_copies:  # e.g. BackTranslation: copy k takes the k-th distinct variant
+            rngs = example_rngs(self.seed, sources, copies)
             outputs = self.augmenter.augment_batch(texts, rngs, copies=[int(k) for k in copies])
         else:
-            outputs = self.augmenter.augment_batch(texts, rngs)
+            outputs = self.augmenter.augment_batch(texts, example_rngs(self.seed, sources, copies))
         cleaned = [None if (o is None or not o.strip() or o == t) else o for o, t in zip(outputs, texts)]
         return {self.text_column: cleaned}
 
@@ -104,7 +132,10 @@ class AugmentRounds:
 
     def text_keys(self, ds: datasets.Dataset) -> set[bytes]:
         """The :func:`text_key` of every text of ``ds``."""
-        return {text_key(t) for _, t in iter_column(ds, self.text_column)}
+        keys: set[bytes] = set()
+        for _, texts in iter_chunks(ds, self.text_column):
+            keys.update(text_keys_of(texts))
+        return keys
 
     def run(self, ds: datasets.Dataset, src: np.ndarray, cp: np.ndarray, round_no: int, *tag: str) -> datasets.Dataset:
         """Augment rows ``src`` of ``ds`` as copies ``cp``: one column, the new texts, ``None`` where an

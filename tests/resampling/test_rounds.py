@@ -132,3 +132,28 @@ def test_iter_column_reads_in_chunks_and_text_keys_tell_texts_apart():
     assert _rounds().text_keys(DS) == {text_key(t) for t in DS["text"]}
     assert len(text_key("a")) == 12 and text_key("a") != text_key("b")
     assert text_key("\ud800") == text_key("\ud800")  # lone surrogates from bad input do not raise
+
+
+class Seeded(Augmenter):
+    """Offers augment_seeded: the Balancer should hand it seeds, not generators."""
+
+    name = "test_seeded"
+
+    def augment_one(self, text: str, rng: random.Random) -> str | None:
+        return f"{text} {rng.random()}"
+
+    def augment_seeded(self, texts, seeds):
+        self.seen = list(seeds)
+        return self.augment_batch(texts, [random.Random(s) for s in seeds])
+
+
+def test_an_augmenter_with_augment_seeded_gets_the_seeds():
+    from nlp_balance.utils.seeding import derive_seed
+
+    aug = Seeded()
+    fn = AugmentBatch(aug, seed=4, text_column="text")
+    batch = {"text": ["a", "b"], SOURCE_INDEX_COLUMN: [3, 1], COPY_COLUMN: [0, 2]}
+    out = fn(batch)["text"]
+    assert aug.seen == [derive_seed(4, 3, 0), derive_seed(4, 1, 2)]
+    expected = [Seeded().augment_batch([t], [example_rng(4, s, k)])[0] for t, s, k in (("a", 3, 0), ("b", 1, 2))]
+    assert out == expected
