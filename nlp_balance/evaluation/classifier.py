@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 
+#: Batches per window that :meth:`TextClassifier.logits` sorts by length (as the length-grouped
+#: training samplers do).
+WINDOW_BATCHES = 50
+
+
 class TextClassifier:
     """A sequence-classification model with its tokenizer and optional post-hoc adjustment."""
 
@@ -46,26 +51,32 @@ class TextClassifier:
         return next(self.model.parameters()).device
 
     def logits(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        """Raw logits (before any post-hoc adjustment), computed over length-sorted batches."""
+        """Raw logits (before any post-hoc adjustment), in the order of ``texts``.
+
+        Texts are taken in windows of :data:`WINDOW_BATCHES` batches; each window is tokenized once
+        to count tokens and sorted longest first, so a batch pads to little more than its own
+        longest text while memory stays bounded by the window.
+        """
         import torch
 
         texts = list(texts)
-        order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
+        window = batch_size * WINDOW_BATCHES
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                idx = order[start : start + batch_size]
-                enc = self.tokenizer(
-                    [texts[i] for i in idx],
-                    truncation=True,
-                    max_length=self.max_length,
-                    padding=True,
-                    return_tensors="pt",
-                ).to(self.device)
-                output = self.model(**enc)
-                logits = output["logits"] if isinstance(output, dict) else output.logits  # wrappers return dicts
-                out[idx] = logits.float().cpu().numpy()
+            for lo in range(0, len(texts), window):
+                chunk = texts[lo : lo + window]
+                counts = [len(ids) for ids in self._encode(chunk, padding=False)["input_ids"]]
+                order = lo + np.argsort(-np.asarray(counts), kind="stable")
+                for start in range(0, len(order), batch_size):
+                    idx = order[start : start + batch_size]
+                    enc = self._encode([texts[i] for i in idx], padding=True, return_tensors="pt").to(self.device)
+                    output = self.model(**enc)
+                    logits = output["logits"] if isinstance(output, dict) else output.logits  # wrappers return dicts
+                    out[idx] = logits.float().cpu().numpy()
         return out
+
+    def _encode(self, texts: list[str], **kwargs: Any) -> Any:
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length, **kwargs)
 
     def predict_ids(self, texts: Sequence[str], *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """Predicted class ids (post-hoc adjustment applied) and softmax probabilities."""
