@@ -139,6 +139,22 @@ def test_augment_batch_shapes_and_copy_selection(marian_dirs: list[str], cache_d
         aug.augment_batch(TEXTS[:1], rngs[:2])
 
 
+def test_generate_batches_are_sorted_by_length_inside_each_call(
+    marian_dirs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The texts of one call (one datasets.map batch: the window) go to generate longest first, in
+    batches of batch_size, and the outputs come back in input order."""
+    counter = GenerateCounter(monkeypatch)
+    texts = [" ".join(["word"] * n) + f" {i}" for i, n in enumerate([3, 11, 1, 7, 5, 9, 2, 6])]
+    aug = _bt(marian_dirs[:2], num_beams=1, num_return_sequences=1, batch_size=3, cache=False)
+    out = aug.variants(texts)
+    first_hop = [lengths.tolist() for model, lengths, _ in counter.io if model == marian_dirs[0]]
+    assert [len(batch) for batch in first_hop] == [3, 3, 2]
+    flat = [n for batch in first_hop for n in batch]
+    assert flat == sorted(flat, reverse=True) and len(set(flat)) == len(texts)
+    assert out == [aug.variants([t])[0] for t in texts]
+
+
 def test_p_zero_translates_nothing(marian_dirs: list[str], cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     counter = GenerateCounter(monkeypatch)
     aug = _bt(marian_dirs[:2], p=0.0, cache=str(cache_dir))
