@@ -338,6 +338,8 @@ def test_registry_declares_every_rule_once():
     assert DECISION_RULES["logit_adjustment"].needs_train_counts and DECISION_RULES["threshold"].binary_only
     assert 0.0 in DECISION_RULES["logit_adjustment"].params["tau_grid"]
     assert DEFAULT_GUARD in DECISION_GUARDS and set(DECISION_METRICS) == {"macro_f1", "balanced_accuracy", "class_f1"}
+    logits, y, _ = _skewed(n=300)
+    assert fit_decision_rule(logits, y).params["guard"] == DEFAULT_GUARD == "gate"  # the benchmark's choice
 
 
 # --------------------------------------------------------------------------------------------------
