@@ -332,7 +332,10 @@ def _resolve_guard(method: str, guard: str | None, method_params: Mapping[str, A
 
 
 def _float_list(name: str, value: Any) -> np.ndarray:
-    grid = np.asarray(value, dtype=np.float64).ravel() if value is not None else np.zeros(0)
+    try:
+        grid = np.asarray(value, dtype=np.float64).ravel() if value is not None else np.zeros(0)
+    except (TypeError, ValueError):
+        grid = np.zeros(0)
     if grid.size == 0 or not np.all(np.isfinite(grid)):
         raise ValueError(f"{name} must be a non-empty list of finite numbers, got {value!r}")
     return grid

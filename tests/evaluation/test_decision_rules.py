@@ -293,6 +293,7 @@ def test_fit_is_seeded_and_takes_torch_tensors_and_skips_ignored_rows():
         (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau": "high"}, "tau must be 'auto'"),
         (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau_grid": [float("nan"), 1.0]}, "tau_grid"),
         (("logit_adjustment",), {"train_counts": [5, 5, 5], "tau_grid": []}, "tau_grid"),
+        (("class_offsets",), {"grid": ["wide"]}, "grid must be a non-empty list"),
     ],
 )
 def test_fit_errors_name_the_bad_value(args, kwargs, needle):
