@@ -100,8 +100,18 @@ class BalancedTrainingArguments(TrainingArguments):
             "default: learning_rate. The scheduler scales it like the encoder's."
         },
     )
+    early_stopping_patience: int | None = field(
+        default=None,
+        metadata={
+            "help": "Stop when metric_for_best_model has not improved for this many evaluations (transformers' "
+            "EarlyStoppingCallback); with load_best_model_at_end the best evaluation's weights are kept."
+        },
+    )
 
     def __post_init__(self) -> None:
+        patience = self.early_stopping_patience
+        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+            raise ValueError(f"early_stopping_patience must be an integer >= 1 or None, got {patience!r}")
         names = (*IMBALANCE_OPTIONS, "train_sampling_strategy", "label_smoothing_factor", "gradient_checkpointing")
         checked = check_training_options({name: getattr(self, name) for name in names if hasattr(self, name)})
         for name in IMBALANCE_OPTIONS:

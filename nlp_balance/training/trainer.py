@@ -140,6 +140,7 @@ class BalancedTrainer(Trainer):
         self._warned_missing_metric = False
         self.posthoc = self._resolve_posthoc(posthoc)
         self._use_compact_console()
+        self._stop_early()
         self.embedding_synthesizer = self._attach_embedding_synthesis()
 
     # ---- set-up helpers -------------------------------------------------------------------------
@@ -232,6 +233,17 @@ class BalancedTrainer(Trainer):
         except AttributeError as err:
             raise ValueError(f"the loss {type(loss_fn).__name__} must have a settable `reduction`") from err
         return loss_fn.to(self.args.device)
+
+    def _stop_early(self) -> None:
+        """Add transformers' EarlyStoppingCallback when ``early_stopping_patience`` is set."""
+        patience = getattr(self.args, "early_stopping_patience", None)
+        if patience is None:
+            return
+        if self.args.eval_strategy == "no" or self.args.metric_for_best_model is None:
+            raise ValueError("early_stopping_patience needs evaluations (eval_strategy) and metric_for_best_model")
+        from transformers import EarlyStoppingCallback
+
+        self.add_callback(EarlyStoppingCallback(early_stopping_patience=patience))
 
     def _use_compact_console(self) -> None:
         """One line per evaluation instead of transformers' raw log dictionaries (unless logging is at INFO)."""
