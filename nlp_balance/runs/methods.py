@@ -10,6 +10,7 @@ naming the key.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Callable
@@ -68,6 +69,9 @@ def check_method_options(recipe: Recipe, *, resume: bool = False) -> None:
         raise RecipeError(f"--resume is not supported with method: {recipe.method}; run it again without --resume")
     if method.single_process and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise RecipeError(f"method: {recipe.method} runs in one process; start it without torchrun/accelerate launch")
+    if recipe.method == "auto" and importlib.util.find_spec("optuna") is None:
+        raise RecipeError("method: auto searches with Optuna, which is not installed; "
+                          "pip install 'nlp_balance[tune]' (or optuna)")
 
 
 def fit(recipe: Recipe, run: PreparedRun, resume_from: str | None = None) -> FittedModel:

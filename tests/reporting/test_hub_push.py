@@ -57,6 +57,7 @@ def fake_hub(tmp_path, monkeypatch):
         monkeypatch.setattr(dconfig, "HF_ENDPOINT", endpoint)
         monkeypatch.setattr(dconfig, "HUB_DATASETS_URL", endpoint + "/datasets/{repo_id}/resolve/{revision}/{path}")
         monkeypatch.setattr(dconfig, "HF_HUB_OFFLINE", False)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # CI runs offline; the fake Hub is local
         monkeypatch.setenv("HF_TOKEN", hub.token)
         monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "0")
         yield hub

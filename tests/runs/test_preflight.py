@@ -61,3 +61,13 @@ def test_dry_run_prints_the_checks_and_trains_nothing(tmp_path, tiny_bert_dir, c
     out = capsys.readouterr().out
     assert "# balancing_targets: {" in out and "# checks passed" in out
     assert not (tmp_path / "run").exists()
+
+
+def test_method_auto_without_optuna_is_refused_before_training(tmp_path, tiny_bert_dir, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "optuna" else real(name, *a))
+    with pytest.raises(RecipeError, match=r"method: auto searches with Optuna.*nlp_balance\[tune\]"):
+        preflight(_recipe(tmp_path, tiny_bert_dir, method="auto"))
+    assert not (tmp_path / "run").exists()
