@@ -17,7 +17,7 @@ import numpy as np
 from nlp_balance.data import label_array, require_classes
 from nlp_balance.resampling import resolve_sampling_strategy
 from nlp_balance.runs.methods import check_method_options
-from nlp_balance.runs.recipe import Recipe, RecipeError
+from nlp_balance.runs.recipe import Recipe, RecipeError, decision_rule_spec
 from nlp_balance.runs.stages import build_balancer, prepare_splits, resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,15 @@ def _check_model_options(recipe: Recipe, names: list[str]) -> None:
         unknown = [c for c in aux.minority_classes if c not in names]
         if unknown:
             raise RecipeError(f"model.aux_head.minority_classes names unknown classes {unknown}; classes are {names}")
+    if recipe.output.posthoc is not None:
+        from nlp_balance.evaluation import DECISION_RULES
+
+        spec = decision_rule_spec(recipe.output.posthoc, "output.posthoc")
+        if DECISION_RULES[spec["method"]].binary_only and len(names) != 2:
+            raise RecipeError(f"output.posthoc: {spec['method']!r} needs two classes, the data has {len(names)}")
+        target = spec.get("target_class")
+        if target is not None and target not in names:
+            raise RecipeError(f"output.posthoc.target_class {target!r} is not a class; classes are {names}")
     weights: Any = recipe.training.get("class_weights")
     if isinstance(weights, (list, tuple)) and len(weights) != len(names):
         raise RecipeError(f"training.class_weights has {len(weights)} entries but the data has {len(names)} classes "

@@ -36,6 +36,7 @@ __all__ = [
     "Recipe",
     "RecipeError",
     "apply_overrides",
+    "decision_rule_spec",
     "load_recipe",
     "recipe_from_dict",
 ]
@@ -149,17 +150,46 @@ class ModelConfig:
 
 @dataclass
 class OutputConfig:
-    """Where the run folder goes and what else to produce."""
+    """Where the run folder goes and what else to produce.
+
+    ``posthoc`` is the decision rule fitted on the validation split: a rule name (``class_offsets``,
+    ``logit_adjustment``, ``threshold``) with its defaults, or a mapping ``{method: ..., metric: ...,
+    guard: ..., target_class: <label name>, min_precision: ...}`` plus the rule's and guard's own
+    parameters (see :data:`nlp_balance.evaluation.DECISION_RULES`).
+    """
 
     dir: str = "runs/${name}"
     baseline: bool = False
     save_model: bool = True
-    posthoc: str | None = None
+    posthoc: str | dict[str, Any] | None = None
     push_to_hub: str | None = None
 
     def _check(self, path: str) -> None:
-        if self.posthoc not in (None, "logit_adjustment", "threshold"):
-            raise RecipeError(f"{path}.posthoc must be null, 'logit_adjustment' or 'threshold', got {self.posthoc!r}")
+        if self.posthoc is not None:
+            self.posthoc = decision_rule_spec(self.posthoc, f"{path}.posthoc")
+
+
+def decision_rule_spec(value: str | Mapping[str, Any], path: str) -> dict[str, Any]:
+    """``output.posthoc`` as a mapping with ``method``, checked against the decision-rule registries."""
+    from nlp_balance.evaluation import DECISION_GUARDS, DECISION_METRICS, DECISION_RULES
+
+    spec = {"method": value} if isinstance(value, str) else dict(value)
+    method = spec.get("method")
+    if method not in DECISION_RULES:
+        raise RecipeError(f"{path}: the rule must be one of {list(DECISION_RULES)}, got {method!r}")
+    if spec.get("metric", "macro_f1") not in DECISION_METRICS:
+        raise RecipeError(f"{path}.metric must be one of {list(DECISION_METRICS)}, got {spec.get('metric')!r}")
+    guard = spec.get("guard")
+    if guard is not None and guard not in DECISION_GUARDS:
+        raise RecipeError(f"{path}.guard must be null or one of {list(DECISION_GUARDS)}, got {guard!r}")
+    known = {"method", "metric", "guard", "target_class", "min_precision", *DECISION_RULES[method].params,
+             *(p for g in DECISION_GUARDS.values() for p in g)}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise _unknown_key(unknown[0], sorted(known), path)
+    if spec.get("metric") == "class_f1" and not isinstance(spec.get("target_class"), str):
+        raise RecipeError(f"{path}.target_class must name the class whose F1 the rule maximises (metric: class_f1)")
+    return spec
 
 
 @dataclass

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from nlp_balance.data import class_distribution
+from nlp_balance.evaluation import compute_imbalance_metrics
 from nlp_balance.reporting import push_trained_model, render_report, write_model_card
 from nlp_balance.reporting import run_folder as rf
 from nlp_balance.runs.methods import PreparedRun, fit
@@ -46,6 +47,7 @@ from nlp_balance.runs.stages import (
     training_arguments,
 )
 from nlp_balance.utils.atomic import atomic_directory
+from nlp_balance.utils.distributed import is_main_process, wait_for_everyone
 from nlp_balance.utils.versions import library_versions
 
 logger = logging.getLogger(__name__)
@@ -107,27 +109,15 @@ def run_recipe(recipe: Recipe, *, resume: bool = False, with_baseline: bool | No
             baseline.run_dir = run_dir / rf.BASELINE_DIRNAME
         result = _run_one(recipe, "balanced", staging, work / rf.CHECKPOINTS_DIRNAME, resume)
     result.run_dir, result.baseline = run_dir, baseline
-    if _is_main_process():
+    if is_main_process():
         shutil.rmtree(work, ignore_errors=True)
     return result
-
-
-def _wait_for_everyone() -> None:
-    from accelerate import PartialState
-
-    PartialState().wait_for_everyone()
-
-
-def _is_main_process() -> bool:
-    from accelerate import PartialState
-
-    return PartialState().is_main_process
 
 
 @contextlib.contextmanager
 def _staging(run_dir: Path) -> Iterator[Path | None]:
     """A temporary sibling that replaces ``run_dir`` when the block succeeds (main process); else ``None``."""
-    if not _is_main_process():
+    if not is_main_process():
         yield None
         return
     if run_dir.exists() and not run_dir.is_dir():
@@ -196,9 +186,11 @@ def _run_one(recipe: Recipe, kind: str, out_dir: Path | None, checkpoints: Path,
     seen_label = recipe.dataset.label_column if recipe.dataset.label_column in seen.column_names else "labels"
     train_counts = np.bincount(np.asarray(seen[seen_label]), minlength=len(run.names))
     eval_batch = args.per_device_eval_batch_size
-    rule = fit_decision_rule(recipe, fitted.classifier, run.splits["validation"], train_counts, eval_batch)
+    rule, effect = fit_decision_rule(recipe, fitted.classifier, run.splits["validation"], train_counts, eval_batch)
     fitted.classifier.posthoc = rule
     test_metrics, cm, preds, probs, refs = score_split(fitted.classifier, run.splits["test"], recipe, eval_batch)
+    if rule is not None:  # the same test split without the rule, for the report's before/after table
+        effect["test_before_rule"] = compute_imbalance_metrics(np.asarray(probs).argmax(-1), refs, run.names)[0]
     if out_dir is not None:
         trained_with = fitted.args
         run_info = {
@@ -223,7 +215,7 @@ def _run_one(recipe: Recipe, kind: str, out_dir: Path | None, checkpoints: Path,
         rf.write_recipe(out_dir, recipe.to_yaml())
         rf.write_run_info(out_dir, run_info)
         rf.write_distribution(out_dir, before, class_distribution(seen, seen_label))
-        rf.write_metrics(out_dir, test_metrics, fitted.validation_metrics)
+        rf.write_metrics(out_dir, test_metrics, fitted.validation_metrics, **effect)
         rf.write_confusion_matrix(out_dir, run.names, cm)
         rf.write_log_history(out_dir, fitted.log_history)
         rf.write_predictions(out_dir, run.splits["test"][recipe.dataset.text_column], refs, preds, probs, run.names)
@@ -233,7 +225,7 @@ def _run_one(recipe: Recipe, kind: str, out_dir: Path | None, checkpoints: Path,
         render_report(out_dir)
         if recipe.output.push_to_hub:
             push_trained_model(model_dir, recipe.output.push_to_hub, card_info=run_info | {"metrics": test_metrics})
-    _wait_for_everyone()
+    wait_for_everyone()
     headline = {k: test_metrics[k] for k in ("macro_f1", "balanced_accuracy", "accuracy") if k in test_metrics}
     finite = {k: v for k, v in headline.items() if not (isinstance(v, float) and math.isnan(v))}
     return RunResult(run_dir=out_dir if out_dir is not None else recipe.run_dir, metrics=finite)

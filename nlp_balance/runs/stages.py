@@ -19,9 +19,10 @@ import numpy as np
 
 from nlp_balance.augment import build_augmenter
 from nlp_balance.data import label_array, load_text_dataset
-from nlp_balance.evaluation import PosthocAdjustment, TextClassifier, compute_imbalance_metrics, tune_threshold
+from nlp_balance.evaluation import PosthocAdjustment, TextClassifier, compute_imbalance_metrics, rule_effect
+from nlp_balance.evaluation import fit_decision_rule as fit_rule
 from nlp_balance.resampling import Balancer, RandomUnderSampler
-from nlp_balance.runs.recipe import DEFAULT_MODEL, Recipe, RecipeError
+from nlp_balance.runs.recipe import DEFAULT_MODEL, Recipe, RecipeError, decision_rule_spec
 
 logger = logging.getLogger(__name__)
 
@@ -220,22 +221,28 @@ def score_split(classifier: TextClassifier, split: datasets.Dataset, recipe: Rec
 
 
 def fit_decision_rule(recipe: Recipe, classifier: TextClassifier, validation: datasets.Dataset,
-                      train_counts: np.ndarray, batch_size: int) -> PosthocAdjustment | None:
-    """The recipe's ``output.posthoc`` rule, fitted on the training priors or the validation split."""
-    method = recipe.output.posthoc
-    if method is None:
-        return None
-    if method == "logit_adjustment":
-        return PosthocAdjustment.from_priors(np.maximum(train_counts, 1), tau=1.0)
-    if method == "threshold":
-        if len(classifier.label_names) != 2:
-            raise RecipeError(f"output.posthoc: 'threshold' needs two classes, the data has "
-                              f"{len(classifier.label_names)}")
-        logits = classifier.logits(validation[recipe.dataset.text_column], batch_size=batch_size)
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        probs = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
-        result = tune_threshold(probs[:, 1], label_array(validation, recipe.dataset.label_column), metric="f1")
-        rule = PosthocAdjustment.from_threshold(result.threshold)
-        rule.params.update({"metric": "f1", "validation_score": result.score})
-        return rule
-    raise RecipeError(f"output.posthoc must be null, 'logit_adjustment' or 'threshold', got {method!r}")
+                      train_counts: np.ndarray, batch_size: int) -> tuple[PosthocAdjustment | None, dict[str, Any]]:
+    """The recipe's ``output.posthoc`` rule fitted on the validation split, and its effect there.
+
+    Returns ``(rule, effect)``; ``effect`` holds ``validation_before_rule``/``validation_after_rule``
+    metrics (empty without a rule). ``train_counts`` are the class counts the model trained on (the
+    priors of a logit adjustment).
+    """
+    if recipe.output.posthoc is None:
+        return None, {}
+    spec = decision_rule_spec(recipe.output.posthoc, "output.posthoc")
+    method = spec.pop("method")
+    names = classifier.label_names
+    if isinstance(spec.get("target_class"), str):
+        if spec["target_class"] not in names:
+            raise RecipeError(f"output.posthoc.target_class {spec['target_class']!r} is not a class; classes are "
+                              f"{names}")
+        spec["target_class"] = names.index(spec["target_class"])
+    logits = classifier.logits(validation[recipe.dataset.text_column], batch_size=batch_size)
+    labels = label_array(validation, recipe.dataset.label_column)
+    try:
+        rule = fit_rule(logits, labels, method, train_counts=train_counts, seed=recipe.seed, **spec)
+    except ValueError as err:
+        raise RecipeError(f"output.posthoc: {err}") from None
+    before, after = rule_effect(rule, logits, labels, names)
+    return rule, {"validation_before_rule": before, "validation_after_rule": after}

@@ -32,7 +32,7 @@ from transformers.trainer_callback import ProgressCallback
 from transformers.utils import logging as hf_logging
 
 from nlp_balance.data.labels import model_label_names
-from nlp_balance.evaluation.decision_rules import PosthocAdjustment, load_posthoc, tune_threshold
+from nlp_balance.evaluation.decision_rules import PosthocAdjustment
 from nlp_balance.evaluation.metrics import imbalance_metrics, sanitize_label_names
 from nlp_balance.training.arguments import BalancedTrainingArguments
 from nlp_balance.training.batch_sampler import BalancedSampler
@@ -50,6 +50,7 @@ from nlp_balance.training.embedding_synthesis import EmbeddingSynthesizer
 from nlp_balance.training.imbalance_options import TRAINER_OPTIONS, check_training_options
 from nlp_balance.training.losses import LOSSES, build_loss
 from nlp_balance.training.optimizer_groups import set_head_learning_rate
+from nlp_balance.training.trainer_decision_rule import DecisionRuleMixin
 
 # BalancedTrainingArguments and CLASS_WEIGHTING_SCHEMES are also importable from here, for callers
 # that import this module rather than nlp_balance.training.
@@ -63,7 +64,7 @@ _COMPUTE_LOSS_FUNC_POSITION = 5
 _COMPUTE_METRICS_POSITION = 6
 
 
-class BalancedTrainer(Trainer):
+class BalancedTrainer(DecisionRuleMixin, Trainer):
     """``transformers.Trainer`` with imbalance-aware losses, class weights, sampling and metrics.
 
     Options given here override those in ``args`` (a :class:`~nlp_balance.training.BalancedTrainingArguments`;
@@ -258,26 +259,6 @@ class BalancedTrainer(Trainer):
         self.callback_handler.remove_callback(ProgressCallback)
         self.add_callback(CompactProgressCallback(smallest_class=name, smallest_key=key))
 
-    def _resolve_posthoc(self, posthoc: Any) -> PosthocAdjustment | None:
-        if posthoc is False:
-            return None
-        if isinstance(posthoc, PosthocAdjustment):
-            return posthoc
-        if isinstance(posthoc, (str, Path)):
-            found = load_posthoc(posthoc)
-            if found is None:
-                raise ValueError(f"posthoc={str(posthoc)!r}: no posthoc.json in that folder")
-            return found
-        if posthoc is None:
-            source = getattr(getattr(self.model, "config", None), "_name_or_path", None)
-            if source and Path(source).is_dir():
-                found = load_posthoc(source)
-                if found is not None:
-                    logger.info("loaded the post-hoc adjustment saved with the model in %s", source)
-                return found
-            return None
-        raise ValueError(f"posthoc must be a PosthocAdjustment, a folder, None or False, got {posthoc!r}")
-
     # ---- loss ------------------------------------------------------------------------------------
 
     def _loss_sum(self, logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -427,62 +408,6 @@ class BalancedTrainer(Trainer):
             return False
         return super()._determine_best_metric(metrics, trial)
 
-    def prediction_step(
-        self,
-        model: nn.Module,
-        inputs: dict[str, Any],
-        prediction_loss_only: bool,
-        ignore_keys: list[str] | None = None,
-    ) -> tuple[torch.Tensor | None, Any, Any]:
-        """``Trainer.prediction_step`` with the active post-hoc adjustment applied to the logits."""
-        loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
-        if self.posthoc is not None and isinstance(logits, torch.Tensor):
-            logits = self.posthoc.apply(logits)
-        return loss, logits, labels
-
-    def set_posthoc(self, adjustment: PosthocAdjustment | None) -> None:
-        """Use ``adjustment`` in ``predict``/``evaluate`` from now on; saved by ``save_model``."""
-        if adjustment is not None and len(adjustment.offsets) != self.num_labels:
-            raise ValueError(f"adjustment has {len(adjustment.offsets)} offsets for {self.num_labels} classes")
-        self.posthoc = adjustment
-
-    def fit_posthoc(
-        self,
-        method: str = "logit_adjustment",
-        eval_dataset: Any = None,
-        tau: float = 1.0,
-        metric: str = "f1",
-    ) -> PosthocAdjustment:
-        """Fit and activate a post-hoc adjustment.
-
-        ``"logit_adjustment"`` subtracts ``tau * log(train priors)``; ``"threshold"`` (binary tasks)
-        tunes the positive-class threshold for ``metric`` on ``eval_dataset`` (default: the eval set).
-        """
-        if self.multi_label:
-            raise ValueError("fit_posthoc supports single-label classification only")
-        if method == "logit_adjustment":
-            if self.class_counts_ is None:
-                raise ValueError("logit adjustment needs training labels to estimate the class priors")
-            adjustment = PosthocAdjustment.from_priors(np.maximum(self.class_counts_, 1), tau=tau)
-        elif method == "threshold":
-            if self.num_labels != 2:
-                raise ValueError(f"threshold tuning needs a binary task, this model has {self.num_labels} classes")
-            saved, self.posthoc = self.posthoc, None
-            try:
-                out = self.predict(eval_dataset if eval_dataset is not None else self.eval_dataset)
-            finally:
-                self.posthoc = saved
-            logits = out.predictions[0] if isinstance(out.predictions, tuple) else out.predictions
-            keep = out.label_ids != -100
-            probs = torch.softmax(torch.as_tensor(logits[keep], dtype=torch.float64), dim=-1)[:, 1].numpy()
-            result = tune_threshold(probs, out.label_ids[keep], metric=metric)
-            adjustment = PosthocAdjustment.from_threshold(result.threshold)
-            adjustment.params.update({"metric": metric, "validation_score": result.score})
-        else:
-            raise ValueError(f"method must be 'logit_adjustment' or 'threshold', got {method!r}")
-        self.set_posthoc(adjustment)
-        return adjustment
-
     # ---- hyperparameter search ---------------------------------------------------------------------
 
     def _hp_search_setup(self, trial: Any) -> None:
@@ -511,13 +436,6 @@ class BalancedTrainer(Trainer):
         self.callback_handler.remove_callback(DeferredReweightingCallback)
         if self.drw_epoch is not None:
             self.add_callback(DeferredReweightingCallback(self.loss_fn, self.class_weights_, self.drw_epoch))
-
-    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        """Save the model as ``Trainer`` does, plus ``posthoc.json`` when an adjustment is active."""
-        super().save_model(output_dir, _internal_call)
-        if self.posthoc is not None and self.args.should_save:
-            self.posthoc.save(output_dir if output_dir is not None else self.args.output_dir)
-
 
 def _trainer_options(args: TrainingArguments | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The imbalance options in force: each keyword override, else the value in ``args``; validated."""

@@ -3,9 +3,38 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 
-__all__ = ["finish_distributed"]
+__all__ = ["finish_distributed", "is_main_process", "wait_for_everyone"]
+
+
+def is_main_process() -> bool:
+    """Whether this is process 0 of the run (or the only one); safe to ask before any process group exists.
+
+    The rank comes from ``torch.distributed`` once a group is initialised, else from the ``RANK`` that
+    ``torchrun`` and ``accelerate launch`` export. Asking accelerate's ``PartialState`` this early would
+    fix its shared state before the Trainer chooses its backend: on CPU every process would call
+    itself the main one.
+    """
+    try:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank() == 0
+    except ImportError:  # pragma: no cover - torch without distributed support
+        pass
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
+def wait_for_everyone() -> None:
+    """A barrier across the run's processes; a no-op in a single process."""
+    try:
+        import torch.distributed as dist
+    except ImportError:  # pragma: no cover - torch without distributed support
+        return
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def finish_distributed(settle_s: float = 0.05) -> bool:

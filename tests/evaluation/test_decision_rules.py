@@ -152,7 +152,7 @@ def test_trainer_applies_saves_and_reloads_the_adjustment(tmp_path):
     trainer = BalancedTrainer(model=model, args=args, train_dataset=data, eval_dataset=data)
     raw = trainer.predict(data).predictions
 
-    adj = trainer.fit_posthoc("threshold", metric="balanced_accuracy")
+    adj = trainer.fit_posthoc("threshold", metric="balanced_accuracy", guard="none")
     assert adj.kind == "threshold"
     out = trainer.predict(data)
     np.testing.assert_allclose(out.predictions, raw + np.array(adj.offsets), rtol=1e-5, atol=1e-6)
@@ -178,7 +178,7 @@ def test_fit_logit_adjustment_uses_train_priors(tmp_path):
     trainer = BalancedTrainer(model=_tiny_binary(), args=args, train_dataset=data)
     adj = trainer.fit_posthoc("logit_adjustment", tau=1.0)
     assert adj.offsets == pytest.approx([-math.log(0.75), -math.log(0.25)])
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="decision rule must be one of"):
         trainer.fit_posthoc("platt")
 
 
