@@ -53,7 +53,7 @@ def test_wheel_installs_into_a_fresh_venv_and_inspects_the_packaged_demo_data(tm
     shown = json.loads(_run([str(cli), "inspect", str(assets), "--json"], cwd=outside).stdout)
     counts = {s["split"]: s["rows"] for s in shown["splits"]}
     assert counts == {"train": 1600, "test": 400}
-    # the packaged recipe validates from there, with the packaged data as its source
-    dry = _run([str(cli), "train", str(assets / "quickstart.yaml"), "--dry-run"], cwd=outside,
-               ).stdout
+    # `nlp-balance demo` checks the packaged recipe from there, with the packaged data as its source
+    dry = _run([str(cli), "demo", "--dry-run"], cwd=outside).stdout
     assert "security_fraud" in dry
+    assert f"source: {assets}" in dry

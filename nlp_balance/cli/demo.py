@@ -30,11 +30,16 @@ def register(sub: Any) -> None:
                    help="recipe to run (default: the packaged quickstart recipe)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a recipe value, e.g. --set training.num_train_epochs=1 (repeatable)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the recipe against the packaged data, model and output folder, print it, and stop")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Inspect the demo data, then train the recipe (baseline first) and print the headline."""
+    """Inspect the demo data, then train the recipe (baseline first) and print the headline.
+
+    With ``--dry-run`` only the recipe's checks run (against the packaged data): no inspection, no training.
+    """
     os.environ.setdefault("NLP_BALANCE_DEMO_DATA", str(DEMO_ASSETS))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -45,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from nlp_balance.reporting.plots import plot_class_distribution
 
     hf_logging.set_verbosity_error()  # the load report of a new classification head is expected here
+    if getattr(args, "dry_run", False):
+        return train_recipe(args.recipe, args.overrides, dry_run=True)
     started = time.time()
     source = os.environ["NLP_BALANCE_DEMO_DATA"]
     print(f"== 1/2 inspect {source}")

@@ -35,6 +35,7 @@ def train_recipe(recipe_path: str, overrides: Sequence[str] = (), *, resume: boo
     """Load the recipe and check it against its data, model and output folder; then run it (or, with
     ``dry_run``, print it resolved with what the checks saw, and stop)."""
     from nlp_balance.runs import load_recipe, preflight, run_recipe
+    from nlp_balance.utils.distributed import is_main_process
 
     recipe = load_recipe(recipe_path, overrides)
     report = preflight(recipe, resume=resume)
@@ -45,7 +46,8 @@ def train_recipe(recipe_path: str, overrides: Sequence[str] = (), *, resume: boo
         print("# checks passed: data, classes, balancing, model files, output folder")
         return 0
     result = run_recipe(recipe, resume=resume, with_baseline=baseline, check=False)
-    print_headline(result.run_dir, baseline=result.baseline.run_dir if result.baseline else None)
+    if is_main_process():  # under torchrun, one headline rather than one per process
+        print_headline(result.run_dir, baseline=result.baseline.run_dir if result.baseline else None)
     return 0
 
 
