@@ -43,10 +43,13 @@ def add_provenance(
         return picked.add_column(
             AUGMENTATION_COLUMN, [kind] * len(picked), new_fingerprint=Hasher.hash((picked._fingerprint, "aug", kind))
         )
-    table = take_rows(ds, sources if kind != "original" else np.arange(len(ds)))
-    if texts is not None:
+    rows = sources if kind != "original" else np.arange(len(ds))
+    if texts is None:
+        table = take_rows(ds, rows)
+    else:  # every column but the replaced one, which goes back to its place
         column, values, _ = texts
-        table = table.set_column(table.column_names.index(column), column, values)
+        table = take_rows(ds, rows, [c for c in ds.column_names if c != column])
+        table = table.add_column(ds.column_names.index(column), column, values)
     table = table.append_column(SOURCE_INDEX_COLUMN, pa.array(sources)).append_column(
         AUGMENTATION_COLUMN, pa.array([kind] * len(sources), type=pa.string())
     )

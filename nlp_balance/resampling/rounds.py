@@ -24,6 +24,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 from datasets.fingerprint import Hasher
+from datasets.table import MemoryMappedTable
 
 from nlp_balance.augment.base import Augmenter
 from nlp_balance.resampling.provenance import SOURCE_INDEX_COLUMN, add_provenance
@@ -146,16 +147,8 @@ class AugmentRounds:
         """
         src, cp = np.asarray(src, dtype=np.int64), np.asarray(cp, dtype=np.int64)
         text_feature = ds.features[self.text_column]
-        plan_table = pa.table(
-            {
-                self.text_column: take_rows(ds, src, [self.text_column]).column(0),
-                SOURCE_INDEX_COLUMN: pa.array(src),
-                COPY_COLUMN: pa.array(cp),
-            }
-        )
-        plan_fp = Hasher.hash((ds._fingerprint, "plan", self.augmenter.name, src.tobytes(), cp.tobytes()))
-        plan = in_memory_dataset(plan_table, ds, {self.text_column: text_feature}, plan_fp, keep_format=False)
-        fingerprint = Hasher.hash((plan_fp, self.config, *tag, round_no))
+        plan = self._plan(ds, src, cp)
+        fingerprint = Hasher.hash((plan._fingerprint, self.config, *tag, round_no))
         return plan.map(
             AugmentBatch(self.augmenter, self.seed, self.text_column),
             batched=True,
@@ -168,6 +161,34 @@ class AugmentRounds:
             load_from_cache_file=self.load_from_cache_file,
             desc=f"Augmenting with {self.augmenter.name} (round {round_no})",
         )
+
+
+    def _plan(self, ds: datasets.Dataset, src: np.ndarray, cp: np.ndarray) -> datasets.Dataset:
+        """The round's plan: source texts, rows and copies. Next to ``ds``'s cache files when it has
+        them, memory-mapped, so that ``num_proc`` workers map the file instead of each receiving a
+        pickled copy; else in memory."""
+        fingerprint = Hasher.hash((ds._fingerprint, "plan", self.augmenter.name, src.tobytes(), cp.tobytes()))
+        table = pa.table(
+            {
+                self.text_column: take_rows(ds, src, [self.text_column]).column(0),
+                SOURCE_INDEX_COLUMN: pa.array(src),
+                COPY_COLUMN: pa.array(cp),
+            }
+        )
+        features = {self.text_column: ds.features[self.text_column]}
+        path = _cache_file(ds, fingerprint)
+        if path is None:
+            return in_memory_dataset(table, ds, features, fingerprint, keep_format=False)
+        if not os.path.exists(path):
+            partial = f"{path}.{os.getpid()}.tmp"
+            with pa.OSFile(partial, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table, max_chunksize=10_000)
+            os.replace(partial, path)
+        info = ds.info.copy()
+        info.features = datasets.Features(
+            {**features, SOURCE_INDEX_COLUMN: datasets.Value("int64"), COPY_COLUMN: datasets.Value("int64")}
+        )
+        return datasets.Dataset(MemoryMappedTable.from_file(path), info=info, split=ds.split, fingerprint=fingerprint)
 
 
 def _cache_file(ds: datasets.Dataset, fingerprint: str) -> str | None:
