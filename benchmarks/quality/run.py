@@ -28,7 +28,7 @@ from .results_io import append_row, done_keys, read_rows, row_key
 from .variants import DATASETS
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_SEEDS = {"fast": (0, 1, 2, 3, 4), "full": (0, 1, 2)}
+DEFAULT_SEEDS = {"fast": (0, 1, 2, 3, 4), "full": (0, 1, 2), "converged": (0, 1, 2, 3, 4)}
 # Cheap, small datasets first; davidson (25k texts) last so that a partial grid covers the rest.
 DATASET_ORDER = ("trec6", "sms_spam", "trec6_lt10", "trec6_lt100", "davidson_hate")
 
@@ -293,6 +293,10 @@ def run_phase(sess: Session, datasets: list[str], methods: list[str], seeds: lis
                     from .full import full_params
 
                     params = full_params(ds, method)
+                elif sess.protocol == "converged":
+                    from .converged import converged_params
+
+                    params = converged_params(ds, method)
                 key = row_key({"protocol": sess.protocol, "dataset": ds, "method": method, "seed": seed,
                                "params": params})
                 if key in sess.done:
@@ -300,6 +304,10 @@ def run_phase(sess: Session, datasets: list[str], methods: list[str], seeds: lis
                 t0 = time.perf_counter()
                 if sess.protocol == "fast":
                     row = run_fast_one(sess, sess.prepare(ds), method, params, seed)
+                elif sess.protocol == "converged":
+                    from .converged import run_converged_one
+
+                    row = run_converged_one(sess.prepare(ds, embed=False), method, params, seed)
                 else:
                     from .full import run_full_one
 
@@ -317,7 +325,7 @@ def run_phase(sess: Session, datasets: list[str], methods: list[str], seeds: lis
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--protocol", choices=("fast", "full"), default="fast")
+    ap.add_argument("--protocol", choices=("fast", "full", "converged"), default="fast")
     ap.add_argument("--datasets", nargs="+", default=list(DATASET_ORDER), choices=DATASETS)
     ap.add_argument("--methods", nargs="+", default=None, help=f"default: all; known: {', '.join(METHODS)}")
     ap.add_argument("--seeds", nargs="+", type=int, default=None)
@@ -330,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
 
         methods = args.methods or list(FULL_METHODS)
         unknown = [m for m in methods if m not in FULL_METHODS]
+    elif args.protocol == "converged":
+        from .converged import METHODS as CONVERGED_METHODS
+
+        methods = args.methods or list(CONVERGED_METHODS)
+        unknown = [m for m in methods if m not in CONVERGED_METHODS]
     else:
         methods = args.methods or list(METHODS)
         unknown = [m for m in methods if m not in METHODS]
