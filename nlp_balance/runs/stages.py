@@ -60,6 +60,9 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "report_to": "none",
     "dataloader_num_workers": 0,
     "ddp_find_unused_parameters": False,
+    # Batches of similar lengths pad less (about half the tokens of random batches on trec6 and
+    # davidson_hate); the balanced samplers keep their class shares. "random" turns it off.
+    "train_sampling_strategy": "group_by_length",
 }
 
 

@@ -202,7 +202,7 @@ def _check_head_learning_rate(value: Any) -> float:
 def _check_transformers_fields(out: Mapping[str, Any]) -> None:
     """``TrainingArguments`` fields that the imbalance options rule out."""
     strategy = out.get("train_sampling_strategy", "random")
-    if out.get("sampler") is not None and strategy != "random":
+    if out.get("sampler") is not None and strategy not in ("random", "group_by_length"):
         raise ValueError(
             f"sampler={out['sampler']!r} replaces the Trainer's own sampler; "
             f"train_sampling_strategy={strategy!r} cannot be used with it"

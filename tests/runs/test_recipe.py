@@ -57,7 +57,7 @@ def test_every_shipped_recipe_validates(monkeypatch):
             _base(balancing={"sampling_strategy": "auto", "augmenters": [{"nme": "synonym"}]}),
             r"unknown key 'balancing.augmenters\[0\].nme'; did you mean 'name'",
         ),
-        (_base(output={"posthoc": "magic"}), r"output.posthoc must be null, 'logit_adjustment' or 'threshold'"),
+        (_base(output={"posthoc": "magic"}), r"output.posthoc: the rule must be one of \['class_offsets'"),
         (_base(seed="one"), r"seed must be an integer"),
         ({"dataset": {"source": "x"}}, r"missing required key\(s\): name"),
         (_base(name="bad name!"), r"name must be a non-empty string"),

@@ -78,7 +78,7 @@ def test_options_come_back_normalised(tmp_path):
         ({"loss": "dice", "class_weighting": "balanced"}, "class_weighting='balanced' cannot be used with loss='dice'"),
         ({"embedding_synthesis": "smote", "synthesis_k": 0}, "synthesis_k must be an integer >= 1"),
         ({"label_smoothing_factor": 0.1}, "label_smoothing_factor=0.1 is not supported by BalancedTrainer"),
-        ({"sampler": "sqrt", "train_sampling_strategy": "group_by_length"}, "sampler='sqrt' replaces"),
+        ({"sampler": "sqrt", "train_sampling_strategy": "sequential"}, "sampler='sqrt' replaces"),
     ],
 )
 def test_construction_fails_on_options_the_trainer_would_reject(tmp_path, extra, message):

@@ -41,7 +41,7 @@ from nlp_balance.training.losses import FocalLoss
         ({"loss": "sigmoid_focal", "class_weights": [1, 2]}, "class_weights=[1.0, 2.0] cannot be used with loss="),
         ({"loss": "focal", "class_weights": [1, 2], "loss_params": {"alpha": [1, 2]}}, "loss_params: give the class"),
         ({"sampler": "oversample"}, "sampler='oversample' is not valid; use None or one of ['weighted', 'sqrt']"),
-        ({"sampler": "sqrt", "train_sampling_strategy": "group_by_length"}, "sampler='sqrt' replaces the Trainer's"),
+        ({"sampler": "sqrt", "train_sampling_strategy": "sequential"}, "sampler='sqrt' replaces the Trainer's"),
         ({"drw_epoch": -1.0, "class_weighting": "balanced"}, "drw_epoch must be a number >= 0"),
         ({"drw_epoch": True, "class_weighting": "balanced"}, "drw_epoch must be a number >= 0"),
         ({"drw_epoch": 1.0}, "drw_epoch (deferred re-weighting) needs class weights"),
