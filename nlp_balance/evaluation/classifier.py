@@ -1,8 +1,8 @@
 """Prediction with a saved model: batched, on the best device, with its post-hoc adjustment applied.
 
 :func:`load_classifier` accepts a model folder (``from_pretrained`` layout, optionally with
-``posthoc.json``) or a Hub id, and returns a :class:`TextClassifier` used by ``nlp-balance predict``
-and ``nlp-balance evaluate``.
+``posthoc.json``; a folder with ``attention_head.json`` loads with its attention head) or a Hub id,
+and returns a :class:`TextClassifier` used by ``nlp-balance predict`` and ``nlp-balance evaluate``.
 """
 
 from __future__ import annotations
@@ -117,10 +117,11 @@ def load_classifier(
     path_or_id: str | Path, *, max_length: int = 128, device: str | None = None, trust_remote_code: bool = False
 ) -> TextClassifier:
     """Load a model folder, an ensemble folder (``ensemble.json``) or a Hub id (with ``posthoc.json``
-    when the folder has one)."""
+    when the folder has one); a folder with ``attention_head.json`` loads with its attention head."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from nlp_balance.evaluation.attention_head_model import ModelWithAttentionHead, is_attention_head_dir
     from nlp_balance.evaluation.decision_rules import load_posthoc
 
     path = _model_folder(path_or_id)
@@ -128,7 +129,10 @@ def load_classifier(
         return load_ensemble(path, max_length=max_length, device=device)
     source = str(path) if path is not None else str(path_or_id)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
-    model = AutoModelForSequenceClassification.from_pretrained(source, trust_remote_code=trust_remote_code)
+    if path is not None and is_attention_head_dir(path):  # the encoder + its attention head
+        model = ModelWithAttentionHead.from_pretrained(path, trust_remote_code=trust_remote_code)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(source, trust_remote_code=trust_remote_code)
     target = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(target)
     posthoc = load_posthoc(source) if path is not None else None

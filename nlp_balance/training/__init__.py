@@ -1,6 +1,6 @@
 """Training layer: imbalance losses, class weights, the balanced batch sampler, :class:`BalancedTrainer`,
 embedding-space synthesis (head inputs, and TMix inside the encoder), the head's own learning rate,
-auxiliary heads and the EasyEnsemble estimator.
+auxiliary heads, attention heads (``model.head``) and the EasyEnsemble estimator.
 
 Each choice list has one registry here: :data:`LOSSES` (name -> :class:`LossSpec`),
 :data:`CLASS_WEIGHTING_SCHEMES`, :data:`SAMPLER_MODES` and :data:`SYNTHESIS_METHODS`;
@@ -9,6 +9,7 @@ are :data:`MEMBER_STEPS` and :data:`WARM_STARTS`.
 """
 
 from nlp_balance.training.arguments import BalancedTrainingArguments
+from nlp_balance.training.attention_heads import HEAD_TYPES, ModelWithAttentionHead, attention_head_classifier
 from nlp_balance.training.batch_sampler import SAMPLER_MODES, BalancedSampler
 from nlp_balance.training.class_weights import CLASS_WEIGHTING_SCHEMES, compute_class_weights
 from nlp_balance.training.console import CompactProgressCallback
@@ -24,6 +25,7 @@ from nlp_balance.training.trainer import BalancedTrainer
 
 __all__ = [
     "CLASS_WEIGHTING_SCHEMES",
+    "HEAD_TYPES",
     "IMBALANCE_OPTIONS",
     "LOSSES",
     "MEMBER_STEPS",
@@ -38,7 +40,9 @@ __all__ = [
     "EasyEnsemble",
     "HiddenStateMixup",
     "LossSpec",
+    "ModelWithAttentionHead",
     "ModelWithAuxiliaryHead",
+    "attention_head_classifier",
     "build_loss",
     "check_training_options",
     "compute_class_weights",

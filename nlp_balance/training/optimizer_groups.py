@@ -19,13 +19,14 @@ from nlp_balance.training.embedding_synthesis import find_classifier_head
 
 __all__ = ["head_parameters", "set_head_learning_rate"]
 
-# An extra head that a wrapper adds beside the classifier (ModelWithAuxiliaryHead.aux_head).
-_EXTRA_HEADS = ("aux_head",)
+# Extra head modules a wrapper adds beside the classifier (ModelWithAuxiliaryHead.aux_head, and
+# ModelWithAttentionHead.attention_pooling: its queries are as new as the classifier).
+_EXTRA_HEADS = ("aux_head", "attention_pooling")
 
 
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     """The trainable parameters of the classification head (``classifier`` or ``score``, the whole
-    module, e.g. RoBERTa's dense + out_proj) and of an ``aux_head`` when the model has one."""
+    module, e.g. RoBERTa's dense + out_proj) and of an ``aux_head`` or ``attention_pooling`` when the model has one."""
     modules = [find_classifier_head(model)[1]]
     inner: Any = model
     for _ in range(3):  # the wrapper itself, or the model inside DDP's .module
