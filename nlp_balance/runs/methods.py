@@ -43,13 +43,15 @@ METHODS: dict[str, Method] = {
     "easy_ensemble": Method(
         fit_easy_ensemble,
         supports_resume=False,
-        unsupported=(("model.aux_head", lambda r: r.model.aux_head is not None),),
+        unsupported=(("model.aux_head", lambda r: r.model.aux_head is not None),
+                     ("model.head", lambda r: r.model.head != "default")),
     ),
     "auto": Method(
         fit_auto,
         supports_resume=False,
         single_process=True,
         unsupported=(("model.aux_head", lambda r: r.model.aux_head is not None),
+                     ("model.head", lambda r: r.model.head != "default"),
                      ("training.loss", lambda r: "loss" in r.training),
                      ("training.class_weighting", lambda r: "class_weighting" in r.training),
                      ("balancing.sampling_strategy", lambda r: r.balancing.sampling_strategy is not None)),

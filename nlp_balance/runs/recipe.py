@@ -134,7 +134,11 @@ class AuxHeadConfig:
 
 @dataclass
 class ModelConfig:
-    """The model to fine-tune: any ``from_pretrained`` id or folder (default: all-MiniLM-L6-v2)."""
+    """The model to fine-tune: any ``from_pretrained`` id or folder (default: all-MiniLM-L6-v2).
+
+    ``head`` picks the classification head: ``default`` (the model's own), ``attention`` or
+    ``label_attention`` (attention pooling over the token states; see nlp_balance.training.attention_heads).
+    """
 
     name_or_path: str | None = None
     max_length: int = 64
@@ -142,10 +146,15 @@ class ModelConfig:
     trust_remote_code: bool = False
     ignore_mismatched_sizes: bool = False
     aux_head: AuxHeadConfig | None = None
+    head: str = "default"
 
     def _check(self, path: str) -> None:
+        from nlp_balance.training import HEAD_TYPES
+
         if self.max_length < 8:
             raise RecipeError(f"{path}.max_length must be >= 8, got {self.max_length!r}")
+        if self.head not in HEAD_TYPES:
+            raise RecipeError(f"{path}.head must be one of {list(HEAD_TYPES)}, got {self.head!r}")
 
 
 @dataclass
@@ -456,7 +465,23 @@ def recipe_from_dict(data: Mapping[str, Any], *, check_training: bool = True) ->
         raise RecipeError(f"name must be a non-empty string of letters, digits, '.', '_' or '-', got {recipe.name!r}")
     if check_training:
         _check_training(recipe.training)
+    _check_head_combinations(recipe)
     return recipe
+
+
+def _check_head_combinations(recipe: Recipe) -> None:
+    """Refuse the options an attention head (``model.head``) cannot combine with, naming both keys."""
+    head = recipe.model.head
+    if head == "default":
+        return
+    if recipe.model.aux_head is not None:
+        raise RecipeError(f"model.aux_head cannot be combined with model.head: {head} (the auxiliary head reads "
+                          "the default head's pooled input); remove one of them")
+    synthesis = recipe.training.get("embedding_synthesis")
+    if head == "label_attention" and synthesis in ("smote", "mixup"):
+        raise RecipeError(f"training.embedding_synthesis: {synthesis} cannot be combined with model.head: "
+                          "label_attention (it has one pooled vector per class, not one head input); "
+                          "use model.head: attention or embedding_synthesis: tmix")
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -78,6 +78,7 @@ def baseline_recipe(recipe: Recipe) -> Recipe:
     base.output.baseline = False
     base.method = "single"
     base.model.aux_head = None
+    base.model.head = "default"
     base.output.posthoc = None
     base.output.push_to_hub = None
     base.output.dir = str(recipe.run_dir / rf.BASELINE_DIRNAME)

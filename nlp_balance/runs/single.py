@@ -31,8 +31,10 @@ def fit_single(recipe: Recipe, run: PreparedRun, resume_from: str | None) -> Fit
                                 max_length=recipe.model.max_length)
 
     def save(model_dir: Path) -> None:
-        if recipe.model.aux_head is not None:  # the wrapper saves base model + head; loads as a plain classifier
-            trainer.model.save_pretrained(str(model_dir))
+        # A wrapper saves itself: the aux head's folder loads as a plain classifier, an attention head's
+        # folder loads with its head (load_classifier); Trainer.save_model would write only a state dict.
+        if recipe.model.aux_head is not None or recipe.model.head != "default":
+            trainer.accelerator.unwrap_model(trainer.model).save_pretrained(str(model_dir))
             run.tokenizer.save_pretrained(str(model_dir))
         else:
             trainer.save_model(str(model_dir))

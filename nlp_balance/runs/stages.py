@@ -184,9 +184,16 @@ def training_arguments(recipe: Recipe, output_dir: Any) -> Any:
 
 
 def new_model(recipe: Recipe, model_path: str, names: list[str], train: datasets.Dataset) -> Any:
-    """A sequence classifier with a new head for ``names`` (wrapped with the auxiliary head when asked)."""
+    """A sequence classifier with a new head for ``names``: the model's own (wrapped with the auxiliary head
+    when asked) or the attention head of ``model.head``."""
     from transformers import AutoModelForSequenceClassification
 
+    if recipe.model.head != "default":
+        from nlp_balance.training import attention_head_classifier
+
+        return attention_head_classifier(model_path, recipe.model.head, names, revision=recipe.model.revision,
+                                         trust_remote_code=recipe.model.trust_remote_code,
+                                         ignore_mismatched_sizes=recipe.model.ignore_mismatched_sizes)
     model = AutoModelForSequenceClassification.from_pretrained(
         model_path,
         num_labels=len(names),

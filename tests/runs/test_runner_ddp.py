@@ -23,7 +23,8 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_train_under_torchrun_with_two_processes(tmp_path, tiny_bert_dir, shared_data):
+@pytest.mark.parametrize("head", ["default", "label_attention"])  # an attention head: no unused parameters
+def test_train_under_torchrun_with_two_processes(tmp_path, tiny_bert_dir, shared_data, head):
     recipe = tmp_path / "ddp.yaml"
     recipe.write_text(
         "\n".join(
@@ -39,6 +40,7 @@ def test_train_under_torchrun_with_two_processes(tmp_path, tiny_bert_dir, shared
                 "model:",
                 f"  name_or_path: {tiny_bert_dir}",
                 "  max_length: 16",
+                f"  head: {head}",
                 "training: {num_train_epochs: 1, per_device_train_batch_size: 8, learning_rate: 1.0e-3, loss: focal,",
                 "           class_weighting: balanced, sampler: weighted}",
                 "output:",
@@ -62,3 +64,4 @@ def test_train_under_torchrun_with_two_processes(tmp_path, tiny_bert_dir, shared
     assert sum(v for k, v in metrics.items() if k.startswith("support_")) == 500
     assert len((tmp_path / "run" / "predictions.jsonl").read_text().splitlines()) == 500
     assert (tmp_path / "run" / "report.html").is_file()
+    assert (tmp_path / "run" / "model" / "attention_head.json").is_file() == (head != "default")
