@@ -4,6 +4,7 @@ sentence embeddings."""
 
 from nlp_balance.resampling.balancer import Balancer, BalanceReport, ClassBalanceStats
 from nlp_balance.resampling.embedding_smote import EmbeddingSMOTE
+from nlp_balance.resampling.examples import ClassExamples, ExamplePair, augmentation_examples, examples_json
 from nlp_balance.resampling.provenance import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN, with_provenance_everywhere
 from nlp_balance.resampling.samplers import (
     RandomOverSampler,
@@ -29,7 +30,9 @@ __all__ = [
     "BalanceReport",
     "Balancer",
     "ClassBalanceStats",
+    "ClassExamples",
     "EmbeddingSMOTE",
+    "ExamplePair",
     "NamedStrategy",
     "RandomOverSampler",
     "RandomUnderSampler",
@@ -37,6 +40,8 @@ __all__ = [
     "SamplingType",
     "augment_dataset",
     "augment_iterable",
+    "augmentation_examples",
+    "examples_json",
     "over_sample_indices",
     "parse_shard",
     "resolve_sampling_strategy",
