@@ -25,8 +25,10 @@ from nlp_balance.data.labels import model_label_names
 from nlp_balance.evaluation.decision_rules import POSTHOC_FILENAME, load_posthoc
 from nlp_balance.evaluation.metrics import sanitize_label_names
 from nlp_balance.reporting.card_markdown import card_text, json_block, plain, save_card, table
+from nlp_balance.reporting.document import Table, markdown_inline, markdown_table
+from nlp_balance.reporting.examples_section import SECTION_TITLE, example_sections, intro
 from nlp_balance.reporting.run_folder import read_metrics, read_run_info, run_dir_of_model
-from nlp_balance.resampling import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN
+from nlp_balance.resampling import AUGMENTATION_COLUMN, SOURCE_INDEX_COLUMN, augmentation_examples
 from nlp_balance.utils.versions import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,6 +211,7 @@ def dataset_card(
         table(header, rows),
         f"Imbalance ratio (largest / smallest class): {format_ratio(before.imbalance_ratio)} before, "
         f"{format_ratio(imbalance_ratio([r[3] for r in rows[:-1]]))} after.",
+        *_examples_section(balanced[split], label_column, text_column),
         "## Splits",
         table(["split", "rows", "status"], split_rows),
         "## Provenance columns",
@@ -219,6 +222,25 @@ def dataset_card(
         "`nlp_balance`.",
     ]
     return DatasetCard(card_text(meta, "\n\n".join(body)))
+
+
+def _examples_section(train: datasets.Dataset, label_column: str, text_column: str) -> list[str]:
+    """"What augmentation wrote": per augmented class a few new texts beside their sources (none: no section).
+
+    Unlike the card's other tables, these cells are data, not trusted Markdown, so every text is escaped.
+    """
+    if SOURCE_INDEX_COLUMN not in train.column_names or AUGMENTATION_COLUMN not in train.column_names:
+        return []
+    classes = [c.to_dict() for c in augmentation_examples(train, text_column=text_column, label_column=label_column)]
+    sections = example_sections(classes)
+    if not sections:
+        return []
+    parts = [f"## {SECTION_TITLE}", markdown_inline(intro())]
+    for section in sections:
+        parts.append(markdown_inline(section.caption))
+        if section.rows:
+            parts.append(markdown_table(Table(["source", "synthetic"], section.rows, align_left=2)))
+    return parts
 
 
 def _balancing_section(balancer: Balancer, config: dict[str, Any], report: dict[str, Any]) -> str:

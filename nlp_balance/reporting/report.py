@@ -15,6 +15,7 @@ from typing import Any
 
 from nlp_balance.data.distribution import format_ratio, imbalance_ratio
 from nlp_balance.reporting.document import Block, BulletList, Document, Heading, Image, Paragraph, Table
+from nlp_balance.reporting.examples_section import SECTION_TITLE, example_sections, intro
 from nlp_balance.reporting.formatting import fmt, fmt_count, fmt_delta, fmt_seconds, json_compact, num
 from nlp_balance.reporting.plots import plot_run_confusion, plot_run_distribution, plot_run_per_class, plot_run_training
 from nlp_balance.reporting.run_folder import (
@@ -186,6 +187,19 @@ def _int0(value: Any) -> int:
 
 def _share(n: int, total: int) -> str:
     return f"{100.0 * n / total:.1f}%" if total else "n/a"
+
+
+def _augmentation_blocks(run: RunData) -> list[Block]:
+    """Per augmented class, a few synthetic texts beside their sources; nothing when the run augmented none."""
+    sections = example_sections(run.augmentation_examples)
+    if not sections:
+        return []
+    blocks: list[Block] = [Heading(SECTION_TITLE), Paragraph(intro())]
+    for section in sections:
+        blocks.append(Paragraph(section.caption))
+        if section.rows:
+            blocks.append(Table(["source", "synthetic"], section.rows, align_left=2))
+    return blocks
 
 
 def _setup_blocks(run: RunData) -> list[Block]:
@@ -412,6 +426,7 @@ def render_report(run_dir: str | Path, *, baseline_dir: str | Path | None = None
     blocks += _headline_blocks(run, baseline)
     blocks += _balancing_blocks(run)
     blocks += image(CLASS_DISTRIBUTION_PLOT, "Train class distribution before and after balancing")
+    blocks += _augmentation_blocks(run)
     blocks += _setup_blocks(run)
     blocks += _decision_rule_blocks(run)
     blocks += image(TRAINING_CURVES_PLOT, "Training and validation curves")

@@ -12,6 +12,8 @@ cards read::
       confusion_matrix.json  test confusion matrix (rows = true class)     write_confusion_matrix
       log_history.json       the Trainer's log history (training curves)   write_log_history
       predictions.jsonl      text, label, prediction, probabilities per test example  write_predictions
+      augmentation_examples.json  a few (source, synthetic) text pairs per augmented class
+                             (only when the train split was rebalanced)    write_augmentation_examples
       model/                 the fine-tuned model and tokenizer (+ posthoc.json, README.md model card)
       report.md, report.html, plots/*.png   written by render_report
       baseline/              the same layout for the plain cross-entropy baseline, when asked for
@@ -35,9 +37,11 @@ import numpy as np
 from nlp_balance.data.distribution import ClassDistribution
 from nlp_balance.evaluation.metrics import sanitize_label_names
 from nlp_balance.reporting.formatting import num
+from nlp_balance.resampling.examples import ClassExamples, examples_json
 from nlp_balance.utils.atomic import atomic_file, atomic_write_json, atomic_write_text
 
 __all__ = [
+    "AUGMENTATION_EXAMPLES_FILENAME",
     "BASELINE_DIRNAME",
     "CHECKPOINTS_DIRNAME",
     "CLASS_DISTRIBUTION_PLOT",
@@ -66,6 +70,7 @@ __all__ = [
     "read_metrics",
     "read_run_info",
     "run_dir_of_model",
+    "write_augmentation_examples",
     "write_confusion_matrix",
     "write_distribution",
     "write_log_history",
@@ -82,6 +87,7 @@ METRICS_FILENAME = "metrics.json"
 CONFUSION_MATRIX_FILENAME = "confusion_matrix.json"
 LOG_HISTORY_FILENAME = "log_history.json"
 PREDICTIONS_FILENAME = "predictions.jsonl"
+AUGMENTATION_EXAMPLES_FILENAME = "augmentation_examples.json"
 MODEL_DIRNAME = "model"
 BASELINE_DIRNAME = "baseline"
 REPORT_MD_FILENAME = "report.md"
@@ -123,6 +129,7 @@ class RunData:
     distribution: dict[str, Any] | None = None
     confusion: np.ndarray | None = None
     log_history: list[dict[str, Any]] = field(default_factory=list)
+    augmentation_examples: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -271,7 +278,15 @@ def load_run(run_dir: str | Path) -> RunData:
     history = _read_json(path / LOG_HISTORY_FILENAME, required=False)
     run.log_history = [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
     run.confusion = _load_confusion(run)
+    run.augmentation_examples = _load_augmentation_examples(path)
     return run
+
+
+def _load_augmentation_examples(path: Path) -> list[dict[str, Any]]:
+    """The classes of ``augmentation_examples.json``; empty for run folders without it (older ones too)."""
+    data = _read_json(path / AUGMENTATION_EXAMPLES_FILENAME, required=False)
+    classes = data.get("classes") if isinstance(data, dict) else None
+    return [c for c in classes if isinstance(c, dict)] if isinstance(classes, list) else []
 
 
 def _unprefixed(section: Mapping[str, Any]) -> dict[str, Any]:
@@ -429,6 +444,13 @@ def write_log_history(run_dir: str | Path, history: Sequence[Mapping[str, Any]])
     """Write ``log_history.json``: the Trainer's ``state.log_history`` (the training curves)."""
     path = _target(run_dir, LOG_HISTORY_FILENAME)
     atomic_write_json(path, [dict(entry) for entry in history])
+    return path
+
+
+def write_augmentation_examples(run_dir: str | Path, examples: Sequence[ClassExamples]) -> Path:
+    """Write ``augmentation_examples.json``: :func:`~nlp_balance.resampling.augmentation_examples`' pairs."""
+    path = _target(run_dir, AUGMENTATION_EXAMPLES_FILENAME)
+    atomic_write_json(path, examples_json(examples))
     return path
 
 

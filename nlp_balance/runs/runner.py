@@ -34,6 +34,7 @@ from nlp_balance.data import class_distribution
 from nlp_balance.evaluation import compute_imbalance_metrics
 from nlp_balance.reporting import push_trained_model, render_report, write_model_card
 from nlp_balance.reporting import run_folder as rf
+from nlp_balance.resampling import augmentation_examples
 from nlp_balance.runs.methods import PreparedRun, fit
 from nlp_balance.runs.preflight import preflight
 from nlp_balance.runs.recipe import DEFAULT_MODEL, Recipe
@@ -220,6 +221,9 @@ def _run_one(recipe: Recipe, kind: str, out_dir: Path | None, checkpoints: Path,
         rf.write_confusion_matrix(out_dir, run.names, cm)
         rf.write_log_history(out_dir, fitted.log_history)
         rf.write_predictions(out_dir, run.splits["test"][recipe.dataset.text_column], refs, preds, probs, run.names)
+        if balancer is not None:  # the report's "What augmentation wrote"
+            rf.write_augmentation_examples(out_dir, augmentation_examples(
+                run.train, text_column=recipe.dataset.text_column, label_column=recipe.dataset.label_column))
         model_dir = out_dir / rf.MODEL_DIRNAME
         if recipe.output.save_model:
             _save_model(model_dir, fitted, rule, run_info, test_metrics)

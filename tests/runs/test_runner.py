@@ -112,6 +112,13 @@ def test_train_writes_every_artefact(trained_run):
     assert dist["before"]["test"]["rows"] == 500  # the test split is never changed
     rows = (run / "predictions.jsonl").read_text().splitlines()
     assert len(rows) == 500 and set(json.loads(rows[0])) == {"text", "label", "prediction", "probabilities"}
+    # What the augmenter wrote: a few ABBR rows beside their sources, shown in the report; the baseline has none.
+    examples = json.loads((run / "augmentation_examples.json").read_text())["classes"]
+    abbr = next(c for c in examples if c["label"] == "ABBR")
+    assert 0 < len(abbr["pairs"]) <= 5 and abbr["added"] == 40 - dist["before"]["train"]["counts"]["ABBR"]
+    assert all(p["augmentation"] == "random_swap" and p["source"] != p["synthetic"] for p in abbr["pairs"])
+    assert "## What augmentation wrote" in (run / "report.md").read_text()
+    assert not (run / "baseline" / "augmentation_examples.json").exists()
 
 
 def test_same_recipe_and_seed_give_the_same_metrics(trained_run, tmp_path):
