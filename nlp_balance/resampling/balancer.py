@@ -206,6 +206,7 @@ class Balancer:
             num_proc=self.num_proc,
             load_from_cache_file=self.load_from_cache_file,
             config=self.get_config(),
+            label_column=self.label_column,  # read only by an augmenter that takes labels
         )
 
 

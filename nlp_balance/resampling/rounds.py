@@ -39,6 +39,7 @@ __all__ = [
     "example_rngs",
     "iter_chunks",
     "iter_column",
+    "takes_labels",
     "text_key",
     "text_keys_of",
 ]
@@ -83,21 +84,33 @@ def example_rngs(seed: int, sources: Sequence[int], copies: Sequence[int]) -> li
     return out
 
 
+def takes_labels(augmenter: Augmenter) -> bool:
+    """Whether ``augmenter.augment_batch`` takes ``labels=`` (the class name of each text), as a
+    label-conditioned generator does; the Balancer then hands it the class of each source row."""
+    return "labels" in inspect.signature(augmenter.augment_batch).parameters
+
+
 class AugmentBatch:
     """The picklable function that ``datasets.map`` runs: config only, seeded per (source, copy).
 
     An augmenter with ``augment_seeded(texts, seeds)`` (the same output as ``augment_batch`` with
     ``random.Random(seed)`` per text, e.g. SynonymReplacement's compiled loop) gets the seeds
-    themselves, so no generator is built. An output that is empty or equal to its input becomes
-    ``None`` (a failed attempt).
+    themselves, so no generator is built. An augmenter whose ``augment_batch`` takes ``labels=``
+    gets the class name of each source row, read from ``label_column`` (ids named by
+    ``label_names``). An output that is empty or equal to its input becomes ``None`` (a failed attempt).
     """
 
-    def __init__(self, augmenter: Augmenter, seed: int, text_column: str) -> None:
+    def __init__(self, augmenter: Augmenter, seed: int, text_column: str, label_column: str | None = None,
+                 label_names: Sequence[str] | None = None) -> None:
         self.augmenter = augmenter
         self.seed = seed
         self.text_column = text_column
+        self.label_column = label_column
+        self.label_names = None if label_names is None else list(label_names)
         self._takes_copies = "copies" in inspect.signature(augmenter.augment_batch).parameters
-        self._seeded = not self._takes_copies and callable(getattr(augmenter, "augment_seeded", None))
+        self._takes_labels = label_column is not None and takes_labels(augmenter)
+        self._seeded = (not self._takes_copies and not self._takes_labels
+                        and callable(getattr(augmenter, "augment_seeded", None)))
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         """Augment one batch of planned rows; returns the new text column."""
@@ -107,9 +120,14 @@ class AugmentBatch:
         if self._seeded:
             seeds = [derive_seed(self.seed, int(s), int(k)) for s, k in zip(sources, copies)]
             outputs = self.augmenter.augment_seeded(texts, seeds)  # type: ignore[attr-defined]
-        elif self._takes_copies:  # e.g. BackTranslation: copy k takes the k-th distinct variant
-            rngs = example_rngs(self.seed, sources, copies)
-            outputs = self.augmenter.augment_batch(texts, rngs, copies=[int(k) for k in copies])
+        elif self._takes_copies or self._takes_labels:
+            kwargs: dict[str, Any] = {}
+            if self._takes_copies:  # e.g. BackTranslation: copy k takes the k-th distinct variant
+                kwargs["copies"] = [int(k) for k in copies]
+            if self._takes_labels:  # e.g. GenerativeAugmenter: prompted with the class of its source
+                ids = batch[self.label_column]  # type: ignore[index]
+                kwargs["labels"] = [self.label_names[int(y)] if self.label_names else y for y in ids]
+            outputs = self.augmenter.augment_batch(texts, example_rngs(self.seed, sources, copies), **kwargs)
         else:
             outputs = self.augmenter.augment_batch(texts, example_rngs(self.seed, sources, copies))
         cleaned = [None if (o is None or not o.strip() or o == t) else o for o, t in zip(outputs, texts)]
@@ -120,7 +138,8 @@ class AugmentBatch:
 class AugmentRounds:
     """How the Balancer runs its augmentation rounds: the augmenter and the ``datasets.map`` options.
 
-    ``config`` is the Balancer's config; it is part of every round's fingerprint.
+    ``config`` is the Balancer's config; it is part of every round's fingerprint. ``label_column``
+    is read only for an augmenter that :func:`takes_labels`.
     """
 
     augmenter: Augmenter
@@ -130,6 +149,12 @@ class AugmentRounds:
     num_proc: int | None
     load_from_cache_file: bool | None
     config: dict[str, Any]
+    label_column: str | None = None
+
+    @property
+    def _label_column(self) -> str | None:
+        """The label column the plan carries: only for an augmenter that takes labels."""
+        return self.label_column if self.label_column is not None and takes_labels(self.augmenter) else None
 
     def text_keys(self, ds: datasets.Dataset) -> set[bytes]:
         """The :func:`text_key` of every text of ``ds``."""
@@ -149,8 +174,12 @@ class AugmentRounds:
         text_feature = ds.features[self.text_column]
         plan = self._plan(ds, src, cp)
         fingerprint = Hasher.hash((plan._fingerprint, self.config, *tag, round_no))
+        label_column = self._label_column
+        names = None
+        if label_column is not None and isinstance(ds.features[label_column], datasets.ClassLabel):
+            names = ds.features[label_column].names
         return plan.map(
-            AugmentBatch(self.augmenter, self.seed, self.text_column),
+            AugmentBatch(self.augmenter, self.seed, self.text_column, label_column, names),
             batched=True,
             batch_size=self.batch_size,
             num_proc=None if self.num_proc == 1 else self.num_proc,  # 1: no pool of one forked worker
@@ -167,15 +196,20 @@ class AugmentRounds:
         """The round's plan: source texts, rows and copies. Next to ``ds``'s cache files when it has
         them, memory-mapped, so that ``num_proc`` workers map the file instead of each receiving a
         pickled copy; else in memory."""
-        fingerprint = Hasher.hash((ds._fingerprint, "plan", self.augmenter.name, src.tobytes(), cp.tobytes()))
+        label_column = self._label_column
+        labelled = () if label_column is None else ("labels", label_column)  # () keeps older fingerprints
+        fingerprint = Hasher.hash((ds._fingerprint, "plan", self.augmenter.name, src.tobytes(), cp.tobytes(),
+                                   *labelled))
+        columns = [self.text_column] if label_column is None else [self.text_column, label_column]
+        gathered = take_rows(ds, src, columns)
         table = pa.table(
             {
-                self.text_column: take_rows(ds, src, [self.text_column]).column(0),
+                **{name: gathered.column(name) for name in columns},
                 SOURCE_INDEX_COLUMN: pa.array(src),
                 COPY_COLUMN: pa.array(cp),
             }
         )
-        features = {self.text_column: ds.features[self.text_column]}
+        features = {name: ds.features[name] for name in columns}
         path = _cache_file(ds, fingerprint)
         if path is None:
             return in_memory_dataset(table, ds, features, fingerprint, keep_format=False)
