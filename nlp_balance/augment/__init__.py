@@ -7,10 +7,12 @@ classes that need them. Every augmenter here is registered by name for recipes a
 
 from .backtranslate import BackTranslation
 from .base import AUGMENTERS, Augmenter, example_rng, get_augmenter, register_augmenter
+from .class_filter import CentroidClassifier, ModelClassifier
 from .compose import Compose, OneOf, SomeOf, build_augmenter
 from .contextual import ContextualInsertion, ContextualReplacement
 from .eda import EDA, RandomDeletion, RandomInsertion, RandomSwap
 from .filters import DuplicateFilter, SimilarityFilter
+from .generative import GenerativeAugmenter
 from .noise import CharNoise
 from .shuffle import SentenceShuffle
 from .synonym import SynonymReplacement
@@ -23,11 +25,14 @@ __all__ = [
     "EDA",
     "Augmenter",
     "BackTranslation",
+    "CentroidClassifier",
     "CharNoise",
     "Compose",
     "ContextualInsertion",
     "ContextualReplacement",
     "DuplicateFilter",
+    "GenerativeAugmenter",
+    "ModelClassifier",
     "OneOf",
     "RandomDeletion",
     "RandomInsertion",
