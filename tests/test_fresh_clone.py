@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -18,6 +20,7 @@ def _tracked_files() -> list[str]:
     return [f for f in out.split("\0") if f and (REPO / f).is_file()]
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_a_copy_without_siblings_reads_its_own_data_and_collects_every_test(tmp_path):
     copy = tmp_path / "alone" / "repo"
     for rel in _tracked_files():

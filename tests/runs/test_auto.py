@@ -18,6 +18,7 @@ def test_floor_strategy_lifts_only_the_classes_below_the_floor():
     assert floor_strategy(np.array([500, 400]), ["a", "b"], 100) == {}
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_tune_searches_data_and_training_candidates_and_keeps_the_best(tmp_path, tiny_bert_dir, shared_data,
                                                                        capsys):
     run = tmp_path / "run"

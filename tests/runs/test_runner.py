@@ -121,6 +121,7 @@ def test_train_writes_every_artefact(trained_run):
     assert not (run / "baseline" / "augmentation_examples.json").exists()
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_same_recipe_and_seed_give_the_same_metrics(trained_run, tmp_path):
     recipe, run = trained_run
     assert main(["train", str(recipe), "--no-baseline", f"--set=output.dir={tmp_path / 'again'}"]) == 0
@@ -145,6 +146,7 @@ def test_compare_predict_and_evaluate_read_the_run(trained_run, capsys, shared_d
     assert evaluated["macro_f1"] == pytest.approx(saved["macro_f1"], abs=1e-9)
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_aux_head_recipe_trains_and_saves_a_plain_classifier(tmp_path, tiny_bert_dir, shared_data):
     from nlp_balance.evaluation.classifier import load_classifier
 
@@ -176,7 +178,7 @@ def _custom_column_data(folder: Path, shared: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("method", ["single", "easy_ensemble"])
+@pytest.mark.parametrize("method", ["single", pytest.param("easy_ensemble", marks=pytest.mark.slow)])
 def test_custom_text_and_label_columns_train_evaluate_predict_and_report(tmp_path, tiny_bert_dir, shared_data,
                                                                        method, capsys):
     data = _custom_column_data(tmp_path / "data", shared_data)
@@ -207,6 +209,7 @@ def test_custom_text_and_label_columns_train_evaluate_predict_and_report(tmp_pat
     assert capsys.readouterr().out.split("\t")[0] in info["label_names"]
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_an_interrupted_run_keeps_the_previous_run_folder(tmp_path, tiny_bert_dir, shared_data, monkeypatch):
     recipe = tmp_path / "r.yaml"
     run = tmp_path / "run"

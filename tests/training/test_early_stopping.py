@@ -22,6 +22,7 @@ def _trainer(tiny_bert_dir, tmp_path, **args):
                            data_collator=DataCollatorWithPadding(tok))
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_training_stops_after_the_patience_runs_out(tiny_bert_dir, tmp_path):
     # learning rate 0: validation never improves after the first evaluation
     trainer = _trainer(tiny_bert_dir, tmp_path, learning_rate=0.0, early_stopping_patience=2)

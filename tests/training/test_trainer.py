@@ -389,7 +389,7 @@ def test_trainer_rejects_conflicting_options(tmp_path):
     with pytest.raises(ValueError, match="train_sampling_strategy"):
         BalancedTrainer(
             model=tiny_bert(),
-            args=make_args(tmp_path, 2, 1, sampler="sqrt", train_sampling_strategy="group_by_length"),
+            args=make_args(tmp_path, 2, 1, sampler="sqrt", train_sampling_strategy="sequential"),
             train_dataset=data,
         )
     with pytest.raises(ValueError, match=r"^class_weighting='balanced' cannot be used with loss='dice'"):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 HERE = Path(__file__).resolve().parents[1]  # tests/
@@ -45,6 +46,7 @@ def _torchrun(script_args: list[str], tmp_path: Path) -> None:
           "--master_port", str(_free_port()), str(WATCHDOG), str(WATCHDOG_S), str(SCRIPT), *script_args], tmp_path)
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_two_gloo_processes_match_one_process(tmp_path):
     single, ddp = tmp_path / "single", tmp_path / "ddp"
     # global batch 8 in both: 1 process x 4 x GA 2, and 2 processes x 2 x GA 2
@@ -71,6 +73,7 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         torch.testing.assert_close(b["final"][k], a["final"][k], atol=1e-5, rtol=0, msg=lambda m, k=k: f"{k}: {m}")
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_embedding_synthesis_memory_bank_is_gathered_across_processes(tmp_path):
     """Under DDP every process ends with the same memory bank, built from both processes' examples."""
     out = tmp_path / "ddp_smote"
@@ -98,6 +101,7 @@ def test_embedding_synthesis_memory_bank_is_gathered_across_processes(tmp_path):
     assert {c: int(t.shape[0]) for c, t in b0["bank"].items()} == {c: min(n, 256) for c, n in expected.items()}
 
 
+@pytest.mark.slow  # over 25 s here: in CI's slow phase
 def test_tmix_under_ddp_gathers_the_partner_bank_and_keeps_the_ranks_in_step(tmp_path):
     """TMix's extra forward passes go through the unwrapped model inside one DDP backward: both ranks
     mix, hold the same partner bank (token rows from BOTH ranks) and end with the same weights."""
