@@ -20,7 +20,8 @@ def bench():
 
 
 def _paired() -> list[dict]:
-    """One paired SynonymReplacement comparison: median 8x over three rounds, floor 22x, pure Python 4x."""
+    """One paired SynonymReplacement comparison: median 8x over three rounds (repeated passes), 21x on the
+    first pass, floor 22x, pure Python 4x."""
     return [
         {
             "dataset": "trec6",
@@ -33,6 +34,7 @@ def _paired() -> list[dict]:
             "floor": {"ratios": [20.0, 24.0, 22.0], "ratio_median": 22.0, "sentences_per_s": 190_000.0},
             "compiled_loop": True,
             "pure_python": {"ratios": [3.0, 4.0, 5.0], "ratio_median": 4.0, "sentences_per_s": 35_000.0},
+            "first_pass": {"ratios": [20.0, 21.0, 25.0], "ratio_median": 21.0, "sentences_per_s": 180_000.0},
         }
     ]
 
@@ -80,8 +82,10 @@ def test_report_shows_the_paired_rounds_the_floor_and_the_pure_python_loop(bench
     md = tmp_path / "augment.md"
     bench.write_report(result, md)
     text = md.read_text()
-    verdict = "| trec6 | SynonymReplacement | nlpaug SynonymAug (trivial POS tagger) | 8.0x (7.0-9.0) | >= 20x: NOT met"
-    assert verdict in text
+    # Each ratio names the pass it measures; each has its own verdict against the 20x target.
+    peer = "nlpaug SynonymAug (trivial POS tagger)"
+    assert f"| trec6 | SynonymReplacement | repeated passes | {peer} | 8.0x (7.0-9.0) | >= 20x: NOT met" in text
+    assert f"| trec6 | SynonymReplacement | first pass | {peer} | 21.0x (20.0-25.0) | >= 20x: met" in text
     assert "| trec6 | *floor: bare replacer* |" in text and "trec6 22.0x" in text
     assert "blocks of 250" in text
     assert "| trec6 | *SynonymReplacement, pure Python* | nlpaug SynonymAug (trivial POS tagger) | 35,000 |" in text
