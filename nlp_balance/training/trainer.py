@@ -393,6 +393,25 @@ class BalancedTrainer(DecisionRuleMixin, Trainer):
 
     # ---- evaluation and prediction ---------------------------------------------------------------
 
+    def _get_eval_sampler(self, eval_dataset: Any) -> torch.utils.data.Sampler | None:
+        """Evaluation and prediction read the dataset in its own order, whatever the train strategy.
+
+        With ``train_sampling_strategy="group_by_length"`` the stock Trainer also groups evaluation
+        batches with a seeded random ``LengthGroupedSampler``, so ``predict(ds).predictions[i]`` is no
+        longer row ``i`` of ``ds``; metrics computed inside ``evaluate`` are unaffected, but any caller
+        that pairs predictions with the dataset's rows is silently wrong. Length grouping is a training
+        speed-up only here.
+        """
+        strategy = self.args.train_sampling_strategy
+        if strategy != "group_by_length":
+            return super()._get_eval_sampler(eval_dataset)
+        self.args.train_sampling_strategy = "random"
+        try:
+            return super()._get_eval_sampler(eval_dataset)
+        finally:
+            self.args.train_sampling_strategy = strategy
+
+
     def _determine_best_metric(self, metrics: dict[str, float], trial: Any) -> bool:
         name = self.args.metric_for_best_model
         key = name if name is None or name.startswith("eval_") else f"eval_{name}"

@@ -490,3 +490,16 @@ def test_a_class_missing_from_the_train_split_is_named_by_its_label(tmp_path):
             args=make_args(tmp_path, 2, 1, loss="bce", class_weighting="inverse"),
             train_dataset=multi,
         )
+
+
+def test_predict_keeps_the_dataset_order_when_training_is_grouped_by_length(tmp_path):
+    """group_by_length groups training batches only: predictions[i] is row i (the stock Trainer would
+    group evaluation batches too, in a seeded random order, and predictions would not match the rows)."""
+    data = varied_length_data(n=200, seed=4)
+    args = make_args(tmp_path, 8, 1, train_sampling_strategy="group_by_length", per_device_eval_batch_size=8)
+    trainer = BalancedTrainer(model=tiny_bert(), args=args, train_dataset=data, data_collator=pad_batch)
+    out = trainer.predict(data)
+    assert out.label_ids.tolist() == data["labels"]
+    one_by_one = [trainer.predict(data.select([i])).predictions[0] for i in (0, 57, 199)]
+    np.testing.assert_allclose(out.predictions[[0, 57, 199]], np.stack(one_by_one), atol=1e-5)
+    assert trainer.args.train_sampling_strategy == "group_by_length"  # training still groups
