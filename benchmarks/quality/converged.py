@@ -149,13 +149,17 @@ def train_logits(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
         trainer.train()
         seconds = time.perf_counter() - t0
 
+        # Predict in the split's own order: with group_by_length the stock Trainer would also group
+        # the evaluation batches (a seeded random order), and row i of the logits would not be row i.
+        trainer.args.train_sampling_strategy = "random"
+
         def logits_of(split: Any) -> np.ndarray:
             out = trainer.predict(split).predictions
             return np.asarray(out[0] if isinstance(out, (tuple, list)) else out, dtype=np.float32)
 
         return {"val_logits": logits_of(val), "test_logits": logits_of(test), "val_history": keep.history,
                 "best_epoch": keep.best_epoch, "val_macro_f1": keep.best, "train_seconds": seconds,
-                "epochs_run": keep.history[-1][0] if keep.history else 0.0}
+                "epochs_run": keep.history[-1][0] if keep.history else 0.0, "order": "dataset"}
 
 
 def cached_logits(prep: Any, method: str, seed: int) -> dict[str, Any]:
@@ -165,6 +169,9 @@ def cached_logits(prep: Any, method: str, seed: int) -> dict[str, Any]:
     if path.exists():
         data = np.load(path, allow_pickle=False)
         meta = json.loads(str(data["meta"]))
+        if meta.get("order") != "dataset":
+            raise RuntimeError(f"{path} holds logits in the Trainer's length-grouped evaluation order; "
+                               "run `python -m benchmarks.quality.converged_repair` first")
         return {"val_logits": data["val_logits"], "test_logits": data["test_logits"], **meta}
     out = train_logits(prep, method, params, seed)
     meta = {k: v for k, v in out.items() if not k.endswith("_logits")}
@@ -197,7 +204,7 @@ def run_converged_one(prep: Any, method: str, params: dict[str, Any], seed: int)
     return {"dataset": prep.name, "method": method, "params": params, "seed": seed,
             **scores(y, np.asarray(test_logits).argmax(1), prep.names, prep.smallest),
             "val_macro_f1": val_f1, "n_train": int(prep.counts.sum()),
-            "original_train_counts": prep.counts.tolist(), **extra}
+            "original_train_counts": prep.counts.tolist(), "logit_order": "dataset", **extra}
 
 
 def _decide(rule: str, val_logits: np.ndarray, y_val: np.ndarray, counts: np.ndarray,
