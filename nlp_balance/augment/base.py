@@ -28,7 +28,7 @@ from typing import Any, ClassVar, TypeVar, overload
 
 from nlp_balance.utils.seeding import example_rng
 
-__all__ = ["AUGMENTERS", "Augmenter", "example_rng", "get_augmenter", "register_augmenter"]
+__all__ = ["AUGMENTERS", "Augmenter", "example_rng", "get_augmenter", "register_augmenter", "takes_labels"]
 
 T = TypeVar("T")
 
@@ -199,6 +199,19 @@ class Augmenter:
         """:meth:`augment_batch` for copy number ``copy`` of each text; an augmenter whose output
         depends on the copy number beyond the ``rng`` (back-translation's variant pool) overrides it."""
         return self.augment_batch(texts, rngs)
+
+
+def takes_labels(augmenter: Augmenter) -> bool:
+    """Whether ``augmenter.augment_batch`` wants ``labels=`` (the class of each text), as a label-conditioned
+    generator does; the Balancer then hands it the class of each source row.
+
+    A container (``Compose``, ``OneOf``, ``SomeOf``) says so through its ``uses_labels`` property: it takes
+    ``labels=`` always, and wants them only when one of its steps does.
+    """
+    flag = getattr(augmenter, "uses_labels", None)
+    if isinstance(flag, bool):
+        return flag
+    return "labels" in inspect.signature(augmenter.augment_batch).parameters
 
 
 def _text_batch(owner: str, texts: object) -> list[str]:

@@ -3,7 +3,8 @@
 Albumentations' convention: the container has its own ``p`` (apply the container at all), and each
 step keeps its own ``p`` too. All randomness comes from the per-example generator, consumed in a
 fixed order, so results stay independent of batching. Steps run batched, so a batched step (such
-as back-translation) still sees whole batches.
+as back-translation) still sees whole batches. A container hands ``labels=`` (the class of each text,
+as the Balancer passes them) on to the steps that take them, such as a label-conditioned generator.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .base import Augmenter, get_augmenter, register_augmenter
+from .base import Augmenter, get_augmenter, register_augmenter, takes_labels
 
 __all__ = ["Compose", "OneOf", "SomeOf"]
 
@@ -43,22 +44,35 @@ class _Container(Augmenter):
         """Indices of the steps to run for one example, in order (consumes ``rng``)."""
         raise NotImplementedError
 
+    @property
+    def uses_labels(self) -> bool:
+        """Whether a step wants the class of each text (see :func:`~.base.takes_labels`)."""
+        return any(takes_labels(step) for step in self.steps)
+
     def augment_one(self, text: str, rng: random.Random) -> str | None:
         """Augment a single text (see :meth:`augment_batch`)."""
-        return self._run([text], [rng])[0]
+        return self._run([text], [rng], None)[0]
 
-    def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random]) -> list[str | None]:
-        """Run the planned steps, batched step by step; ``None`` where no step changed the text."""
+    def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random], *,
+                      labels: Sequence[Any] | None = None) -> list[str | None]:
+        """Run the planned steps, batched step by step; ``None`` where no step changed the text.
+
+        ``labels`` (one per text) go, aligned, to the steps that take them; the others never see them.
+        """
         if len(texts) != len(rngs):
             raise ValueError(f"got {len(texts)} texts but {len(rngs)} random generators")
+        if labels is not None and len(labels) != len(texts):
+            raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
         active = [i for i, rng in enumerate(rngs) if self._should_apply(rng)]
         results: list[str | None] = [None] * len(texts)
-        done = self._run([texts[i] for i in active], [rngs[i] for i in active])
+        done = self._run([texts[i] for i in active], [rngs[i] for i in active],
+                         None if labels is None else [labels[i] for i in active])
         for i, out in zip(active, done):
             results[i] = None if out is None or out == texts[i] else out
         return results
 
-    def _run(self, texts: Sequence[str], rngs: Sequence[random.Random]) -> list[str | None]:
+    def _run(self, texts: Sequence[str], rngs: Sequence[random.Random],
+             labels: Sequence[Any] | None) -> list[str | None]:
         plans = [self._plan(rng) for rng in rngs]
         current = list(texts)
         changed = [False] * len(texts)
@@ -71,7 +85,12 @@ class _Container(Augmenter):
                     groups.setdefault(plan[level], []).append(i)
             for step_index in sorted(groups):
                 idx = groups[step_index]
-                outs = self.steps[step_index].augment_batch([current[i] for i in idx], [rngs[i] for i in idx])
+                step = self.steps[step_index]
+                batch, batch_rngs = [current[i] for i in idx], [rngs[i] for i in idx]
+                if labels is not None and takes_labels(step):
+                    outs = step.augment_batch(batch, batch_rngs, labels=[labels[i] for i in idx])  # type: ignore[call-arg]
+                else:
+                    outs = step.augment_batch(batch, batch_rngs)
                 for i, out in zip(idx, outs):
                     if out is not None:
                         current[i] = out

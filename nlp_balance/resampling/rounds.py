@@ -26,7 +26,7 @@ import pyarrow as pa
 from datasets.fingerprint import Hasher
 from datasets.table import MemoryMappedTable
 
-from nlp_balance.augment.base import Augmenter
+from nlp_balance.augment.base import Augmenter, takes_labels
 from nlp_balance.resampling.provenance import SOURCE_INDEX_COLUMN, add_provenance
 from nlp_balance.resampling.rows import in_memory_dataset, take_rows
 from nlp_balance.utils.seeding import derive_seed
@@ -82,12 +82,6 @@ def example_rngs(seed: int, sources: Sequence[int], copies: Sequence[int]) -> li
         rng.gauss_next = None  # what random.Random.seed sets besides the generator state
         out.append(rng)
     return out
-
-
-def takes_labels(augmenter: Augmenter) -> bool:
-    """Whether ``augmenter.augment_batch`` takes ``labels=`` (the class name of each text), as a
-    label-conditioned generator does; the Balancer then hands it the class of each source row."""
-    return "labels" in inspect.signature(augmenter.augment_batch).parameters
 
 
 class AugmentBatch:

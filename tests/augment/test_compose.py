@@ -130,3 +130,59 @@ def test_bad_arguments() -> None:
         Compose([])
     with pytest.raises(ValueError, match="unknown augmenter 'nope'"):
         Compose([{"augmenter": "nope"}])
+
+
+# --- labels: handed on to the steps that take them ----------------------------------------------------
+
+
+class ClassTag(Augmenter):
+    """Prefixes each text with its class (test helper): stands in for a label-conditioned generator."""
+
+    name = "class_tag_test"
+
+    def augment_batch(self, texts: Sequence[str], rngs: Sequence[random.Random], *,
+                      labels: Sequence[str] | None = None) -> list[str | None]:
+        assert labels is not None and len(labels) == len(texts)
+        return [f"{y}: {t}" if self._should_apply(r) else None for t, r, y in zip(texts, rngs, labels)]
+
+
+def test_containers_hand_labels_to_the_steps_that_take_them() -> None:
+    texts = [f"t{i}" for i in range(40)]
+    labels = ["spam" if i % 3 else "ham" for i in range(40)]
+    rngs = lambda: [example_rng(5, i, 0) for i in range(40)]  # noqa: E731
+    out = Compose([Tag("!"), ClassTag()]).augment_batch(texts, rngs(), labels=labels)
+    assert out == [f"{y}: {t}!" for t, y in zip(texts, labels)]
+    picked = OneOf([Tag("!"), ClassTag()]).augment_batch(texts, rngs(), labels=labels)
+    tagged = [o for o in picked if o is not None and ":" in o]
+    assert 5 < len(tagged) < 35  # both steps were drawn; each tagged text carries its own class
+    assert all(o == f"{y}: {t}" for o, t, y in zip(picked, texts, labels) if o is not None and ":" in o)
+    nested = SomeOf(1, [Compose([ClassTag()])], p=1.0)
+    assert nested.augment_batch(texts[:3], rngs()[:3], labels=labels[:3]) == [f"{y}: {t}" for t, y in
+                                                                              zip(texts[:3], labels[:3])]
+
+
+def test_a_container_wants_labels_only_when_a_step_does() -> None:
+    from nlp_balance.augment.base import takes_labels
+
+    assert not takes_labels(Compose([Tag("a"), Tag("b")])) and not takes_labels(Tag())
+    assert takes_labels(ClassTag()) and takes_labels(OneOf([Tag(), Compose([ClassTag()])]))
+    with pytest.raises(ValueError, match="2 texts but 1 labels"):
+        Compose([ClassTag()]).augment_batch(["a", "b"], [example_rng(0, i, 0) for i in range(2)], labels=["x"])
+
+
+def test_balancer_hands_labels_through_a_compose() -> None:
+    import datasets
+
+    from nlp_balance import Balancer
+    from nlp_balance.resampling.provenance import SOURCE_INDEX_COLUMN
+
+    features = datasets.Features({"text": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["ham", "spam"])})
+    ds = datasets.Dataset.from_dict({"text": [f"ham {i}" for i in range(4)] + ["spam a", "spam b"],
+                                     "label": [0] * 4 + [1] * 2}, features=features)
+    out = Balancer(Compose([Tag("!"), ClassTag()]), "auto", seed=2).fit_resample(ds)
+    new = out.select(range(len(ds), len(out)))
+    assert sorted(new["text"]) == ["spam: spam a!", "spam: spam b!"]
+    assert all(r["text"] == f"spam: {ds[r[SOURCE_INDEX_COLUMN]]['text']}!" for r in new)
+    plain = Balancer(Compose([Tag("!"), Tag("?")]), "auto", seed=2).fit_resample(ds)  # no label step: as before
+    assert sorted(plain.select(range(len(ds), len(plain)))["text"]) == ["spam a!?", "spam b!?"]
