@@ -29,7 +29,7 @@ from datasets.table import MemoryMappedTable
 from nlp_balance.augment.base import Augmenter, takes_labels
 from nlp_balance.resampling.provenance import SOURCE_INDEX_COLUMN, add_provenance
 from nlp_balance.resampling.rows import in_memory_dataset, take_rows
-from nlp_balance.utils.seeding import derive_seed
+from nlp_balance.utils.seeding import example_seeds
 
 __all__ = [
     "COPY_COLUMN",
@@ -76,9 +76,9 @@ def example_rngs(seed: int, sources: Sequence[int], copies: Sequence[int]) -> li
     ``Random.__init__``/``seed`` calls: the same seed (``derive_seed``) and the same state, at less cost."""
     new, init, cls = random.Random.__new__, _random.Random.seed, random.Random
     out = []
-    for s, k in zip(sources, copies):
+    for example_seed in example_seeds(seed, sources, copies):
         rng = new(cls)
-        init(rng, derive_seed(seed, int(s), int(k)))
+        init(rng, example_seed)
         rng.gauss_next = None  # what random.Random.seed sets besides the generator state
         out.append(rng)
     return out
@@ -112,7 +112,7 @@ class AugmentBatch:
         copies = batch[COPY_COLUMN]
         texts = batch[self.text_column]
         if self._seeded:
-            seeds = [derive_seed(self.seed, int(s), int(k)) for s, k in zip(sources, copies)]
+            seeds = example_seeds(self.seed, sources, copies)
             outputs = self.augmenter.augment_seeded(texts, seeds)  # type: ignore[attr-defined]
         elif self._takes_copies or self._takes_labels:
             kwargs: dict[str, Any] = {}

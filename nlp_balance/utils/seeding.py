@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["derive_seed", "example_rng", "numpy_rng"]
+__all__ = ["derive_seed", "example_rng", "example_seeds", "numpy_rng"]
 
 
 def derive_seed(*key: Any) -> int:
     """A 64-bit seed from ``key`` (e.g. ``(seed, source_index, copy)``): BLAKE2 of ``repr(key)``."""
     digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
+
+
+def example_seeds(seed: int, sources: Iterable[int], copies: Iterable[int]) -> list[int]:
+    """``[derive_seed(seed, int(s), int(k)) for s, k in zip(sources, copies)]`` at about half the cost: the
+    key's ``repr`` is formatted directly (one per planned row of a Balancer round)."""
+    blake, from_bytes = hashlib.blake2b, int.from_bytes
+    head = f"({seed!r}, "
+    return [from_bytes(blake(f"{head}{int(s)!r}, {int(k)!r})".encode(), digest_size=8).digest(), "little")
+            for s, k in zip(sources, copies)]
 
 
 def example_rng(*key: Any) -> random.Random:
