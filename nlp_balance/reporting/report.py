@@ -226,6 +226,37 @@ def _setup_blocks(run: RunData) -> list[Block]:
     return [Heading("Training setup"), Table(["setting", "value"], rows, align_left=2)]
 
 
+def _auto_blocks(run: RunData) -> list[Block]:
+    """``method: auto``: every candidate with its validation score and cost, the winner and why it won."""
+    auto = run.info.get("auto")
+    if not isinstance(auto, Mapping) or not isinstance(auto.get("candidates"), list):
+        return []
+    winner = auto.get("winner") if isinstance(auto.get("winner"), Mapping) else {}
+    rows = []
+    total = 0.0
+    for c in auto["candidates"]:
+        if not isinstance(c, Mapping):
+            continue
+        won = all(c.get(k) == winner.get(k) for k in ("data", "candidate")) and bool(winner)
+        total += num(c.get("seconds"))
+        rows.append([str(c.get("data", "?")), str(c.get("candidate", "?")) + (" (winner)" if won else ""),
+                     fmt(c.get("validation")), f"{num(c.get('epochs')):g}", fmt_seconds(c.get("seconds")),
+                     fmt_count(c.get("train_rows"))])
+    text = (f"method: auto tried {len(rows)} candidates on the validation split, each with the same budget "
+            f"({num(auto.get('epochs_per_trial')):g} epochs, best epoch kept), for {fmt_seconds(total)} of "
+            "training in all.")
+    if winner:
+        text += f" Winner: {winner.get('candidate')} on the {winner.get('data')} data."
+    if auto.get("why"):
+        text += f" Why: {auto['why']}."
+    final = auto.get("final")
+    if isinstance(final, Mapping):
+        text += (f" The winner was then trained again with the full budget ({num(final.get('epochs')):g} "
+                 f"epochs, {fmt_seconds(final.get('seconds'))}).")
+    header = ["data", "candidate", "validation score", "epochs", "train time", "train rows"]
+    return [Heading("How method: auto chose"), Paragraph(text), Table(header, rows, align_left=2)]
+
+
 def _rule_summary(rule: Any) -> str:
     """One line: the rule's kind, the metric and guard it was fitted with, and what it chose."""
     if not isinstance(rule, Mapping):
@@ -428,6 +459,7 @@ def render_report(run_dir: str | Path, *, baseline_dir: str | Path | None = None
     blocks += image(CLASS_DISTRIBUTION_PLOT, "Train class distribution before and after balancing")
     blocks += _augmentation_blocks(run)
     blocks += _setup_blocks(run)
+    blocks += _auto_blocks(run)
     blocks += _decision_rule_blocks(run)
     blocks += image(TRAINING_CURVES_PLOT, "Training and validation curves")
     blocks += _per_class_blocks(run)

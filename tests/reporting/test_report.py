@@ -238,3 +238,33 @@ def test_report_of_a_rule_without_recorded_effect_and_of_no_rule(runs: dict[str,
     (run / "run_info.json").write_text(json.dumps(info))
     render_report(run)
     assert "guard bootstrap_gate, switched off by the cross-fit check" in (run / "report.md").read_text()
+
+
+def test_report_says_what_method_auto_tried_and_why_the_winner_won(runs: dict[str, Path]) -> None:
+    run = runs["balanced"]
+    render_report(run)
+    assert "How method: auto chose" not in (run / "report.md").read_text()  # not an auto run: no section
+    info = json.loads((run / "run_info.json").read_text())
+    candidates = [
+        {"data": "original", "candidate": "ce", "validation": 0.9412, "epochs": 3.0, "seconds": 61.5,
+         "train_rows": 4833},
+        {"data": "original", "candidate": "weighted_ce_balanced", "validation": 0.9587, "epochs": 3.0, "seconds": 63.0,
+         "train_rows": 4833},
+        {"data": "augment_floor", "candidate": "ce", "validation": 0.9501, "epochs": 3.0, "seconds": 60.2,
+         "train_rows": 4857},
+    ]
+    info["auto"] = {"winner": {"data": "original", "candidate": "weighted_ce_balanced", "validation": 0.9587},
+                    "why": "highest validation macro_f1 (0.9587) of 3 candidates trained with the same budget",
+                    "candidates": candidates, "trials": 3, "epochs_per_trial": 3.0, "floor": 100,
+                    "final": {"epochs": 6.0, "seconds": 130.0, "validation": 0.96}}
+    (run / "run_info.json").write_text(json.dumps(info))
+    render_report(run)
+    md = (run / "report.md").read_text()
+    section = md.split("## How method: auto chose", 1)[1].split("\n## ", 1)[0]
+    assert "tried 3 candidates" in section and "Winner: weighted_ce_balanced on the original data" in section
+    assert "Why: highest validation macro_f1 (0.9587) of 3 candidates" in section
+    assert "trained again with the full budget (6 epochs" in section
+    rows = [line for line in section.splitlines() if line.startswith("| original") or line.startswith("| augment")]
+    assert len(rows) == 3 and "weighted_ce_balanced (winner)" in rows[1] and "0.9587" in rows[1]
+    assert "(winner)" not in rows[0] + rows[2] and "4,857" in rows[2]
+    assert "How method: auto chose" in " ".join(_html(run / "report.html").text)
