@@ -1,7 +1,10 @@
 """Attention-pooling classification heads over an encoder's token states, and their saved-folder format.
 
-:class:`ModelWithAttentionHead` puts one of two heads on any ``AutoModel`` encoder:
+:class:`ModelWithAttentionHead` puts one of three heads on any ``AutoModel`` encoder:
 
+* ``"mean"``: the mean of the non-padding token states, then a linear classifier: the pooling that
+  sentence-transformers checkpoints (such as all-MiniLM-L6-v2) were trained with, and the control
+  that tells what the learned attention adds beyond reading every token;
 * ``"attention"``: one learned query scores every non-padding token (``q . tanh(W h_t)``), a softmax
   over the tokens weights them, and a linear classifier reads the weighted sum;
 * ``"label_attention"``: one learned query per class (label-wise attention, as in CAML/LAAT for rare
@@ -46,12 +49,13 @@ __all__ = [
     "AttentionHeadOutput",
     "AttentionPooling",
     "LabelWiseLinear",
+    "MeanPooling",
     "ModelWithAttentionHead",
     "is_attention_head_dir",
 ]
 
 #: Kinds of attention head.
-ATTENTION_HEAD_TYPES = ("attention", "label_attention")
+ATTENTION_HEAD_TYPES = ("attention", "label_attention", "mean")
 #: The file that marks a folder as saved by :meth:`ModelWithAttentionHead.save_pretrained`.
 ATTENTION_HEAD_FILENAME = "attention_head.json"
 ATTENTION_HEAD_WEIGHTS = "attention_head.safetensors"
@@ -68,7 +72,8 @@ def is_attention_head_dir(path: str | Path) -> bool:
 class AttentionHeadOutput(SequenceClassifierOutput):
     """``SequenceClassifierOutput`` plus the head's token weights, ``[batch, queries, tokens]`` (when asked).
 
-    ``queries`` is 1 for ``"attention"`` and ``num_labels`` for ``"label_attention"`` (row ``c``: class c).
+    ``queries`` is 1 for ``"attention"`` and ``"mean"``, and ``num_labels`` for ``"label_attention"``
+    (row ``c``: class c).
     """
 
     pooling_weights: torch.Tensor | None = None
@@ -93,6 +98,17 @@ class AttentionPooling(nn.Module):
         return pooled, weights
 
 
+class MeanPooling(nn.Module):
+    """The mean of the non-padding token states (no parameters), in :class:`AttentionPooling`'s shapes."""
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooled states ``[batch, 1, hidden]`` and the uniform weights ``[batch, 1, tokens]`` (0 on padding)."""
+        valid = mask[:, None, :].to(torch.float32)
+        weights = valid / valid.sum(dim=-1, keepdim=True).clamp(min=1.0)
+        pooled = torch.einsum("bqt,bth->bqh", weights.to(hidden.dtype), hidden)
+        return pooled, weights
+
+
 class LabelWiseLinear(nn.Module):
     """``logit_c = w_c . x_c + b_c`` for ``x`` of shape ``[batch, num_labels, hidden]`` (one vector per class)."""
 
@@ -112,7 +128,7 @@ class ModelWithAttentionHead(nn.Module):
     Args:
         encoder: a transformers encoder returning token states first (``last_hidden_state``); its
             ``config`` must set ``num_labels`` (and should set ``id2label``/``label2id``).
-        head_type: ``"attention"`` or ``"label_attention"``.
+        head_type: ``"mean"``, ``"attention"`` or ``"label_attention"``.
         attention_dim: size of the scoring space ``tanh(W h)`` (default: the hidden size).
         dropout: dropout on the pooled states (default: the config's classifier or hidden dropout, else 0.1).
     """
@@ -146,11 +162,13 @@ class ModelWithAttentionHead(nn.Module):
         self.head_type = head_type
         self.attention_dim = attention_dim
         self.dropout_p = float(dropout)
-        queries = 1 if head_type == "attention" else num_labels
-        self.attention_pooling = AttentionPooling(hidden, queries, attention_dim)
+        self.hidden_size = hidden
+        self.attention_pooling: nn.Module = (
+            MeanPooling() if head_type == "mean"
+            else AttentionPooling(hidden, 1 if head_type == "attention" else num_labels, attention_dim))
         self.dropout = nn.Dropout(self.dropout_p)
-        self.classifier: nn.Module = (nn.Linear(hidden, num_labels) if head_type == "attention"
-                                      else LabelWiseLinear(hidden, num_labels))
+        self.classifier: nn.Module = (LabelWiseLinear(hidden, num_labels) if head_type == "label_attention"
+                                      else nn.Linear(hidden, num_labels))
         self._init_head(float(getattr(config, "initializer_range", 0.02) or 0.02))
 
     def _init_head(self, std: float) -> None:
@@ -195,7 +213,7 @@ class ModelWithAttentionHead(nn.Module):
         mask = attention_mask if attention_mask is not None else torch.ones(hidden.shape[:2], device=hidden.device)
         pooled, weights = self.attention_pooling(hidden, mask)
         pooled = self.dropout(pooled)
-        logits = self.classifier(pooled[:, 0] if self.head_type == "attention" else pooled)
+        logits = self.classifier(pooled if self.head_type == "label_attention" else pooled[:, 0])
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits.float(), labels.view(-1).long(), ignore_index=-100)
@@ -232,7 +250,7 @@ class ModelWithAttentionHead(nn.Module):
         save_file(self.head_state_dict(), str(out / ATTENTION_HEAD_WEIGHTS), metadata={"format": "pt"})
         meta = {"format": ATTENTION_HEAD_FORMAT, "format_version": ATTENTION_HEAD_FORMAT_VERSION,
                 "head_type": self.head_type, "num_labels": self.num_labels,
-                "hidden_size": self.attention_pooling.key.in_features, "attention_dim": self.attention_dim,
+                "hidden_size": self.hidden_size, "attention_dim": self.attention_dim,
                 "dropout": self.dropout_p}
         (out / ATTENTION_HEAD_FILENAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 

@@ -136,8 +136,9 @@ class AuxHeadConfig:
 class ModelConfig:
     """The model to fine-tune: any ``from_pretrained`` id or folder (default: all-MiniLM-L6-v2).
 
-    ``head`` picks the classification head: ``default`` (the model's own), ``attention`` or
-    ``label_attention`` (attention pooling over the token states; see nlp_balance.training.attention_heads).
+    ``head`` picks the classification head: ``default`` (the model's own), ``mean`` (mean pooling over the
+    token states), ``attention`` or ``label_attention`` (attention pooling over them; see
+    nlp_balance.training.attention_heads).
     """
 
     name_or_path: str | None = None

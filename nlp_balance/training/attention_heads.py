@@ -3,6 +3,8 @@
 ``head_type`` (the recipe's ``model.head``) is one of :data:`HEAD_TYPES`:
 
 * ``"default"``: ``AutoModelForSequenceClassification``'s own pooling and classifier (no wrapper);
+* ``"mean"``: the mean of the encoder's token states, then a linear classifier (how sentence-transformers
+  checkpoints pool; the control for the two attention heads);
 * ``"attention"``: learned attention pooling over the encoder's token states, then a linear classifier;
 * ``"label_attention"``: one learned attention query per class (label-wise attention, CAML/LAAT), class
   ``c``'s logit read from its own pooled representation.

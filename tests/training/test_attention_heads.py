@@ -19,7 +19,7 @@ from nlp_balance.evaluation.attention_head_model import (
 from nlp_balance.training import BalancedTrainer, BalancedTrainingArguments, attention_head_classifier
 
 hf_logging.set_verbosity_error()
-HEADS = ("attention", "label_attention")
+HEADS = ("attention", "label_attention", "mean")
 NAMES = ["ham", "spam", "eggs"]
 VOCAB = 60
 
@@ -52,12 +52,23 @@ def test_shapes_config_and_weights(tiny_bert_dir, tokenizer, head):
     out = model(**enc, labels=torch.tensor([0, 2]), return_pooling_weights=True)
     assert isinstance(out, AttentionHeadOutput)
     assert out.logits.shape == (2, 3) and out.loss is not None and out.loss.ndim == 0
-    queries = 1 if head == "attention" else 3
+    queries = 3 if head == "label_attention" else 1
     assert out.pooling_weights.shape == (2, queries, enc["input_ids"].shape[1])
     torch.testing.assert_close(out.pooling_weights.sum(-1), torch.ones(2, queries))
     assert model(**enc).pooling_weights is None  # only when asked (keeps Trainer.predict outputs plain)
     assert torch.equal(model.pooling_weights(**enc), out.pooling_weights)
     assert isinstance(model(**enc, return_dict=False), tuple)
+
+
+def test_the_mean_head_reads_the_mean_of_the_real_tokens(tiny_bert_dir, tokenizer):
+    model = attention_head_classifier(str(tiny_bert_dir), "mean", NAMES).eval()
+    assert not list(model.attention_pooling.parameters())  # nothing to learn in the pooling itself
+    enc = _batch(tokenizer)
+    with torch.no_grad():
+        hidden = model.encoder(**enc)[0]
+        mask = enc["attention_mask"].unsqueeze(-1).float()
+        expected = model.classifier((hidden * mask).sum(1) / mask.sum(1))
+        torch.testing.assert_close(model(**enc).logits, expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("head", HEADS)
@@ -135,7 +146,7 @@ def _one_step(tmp_path, head, per_device, ga):
 def test_balanced_trainer_step_moves_the_head_and_is_ga_exact(tmp_path, head):
     start, full = _one_step(tmp_path / "a", head, 8, 1)
     _, accum = _one_step(tmp_path / "b", head, 2, 4)
-    for key in ("attention_pooling.queries", "classifier.weight"):
+    for key in ("attention_pooling.queries", "classifier.weight") if head != "mean" else ("classifier.weight",):
         assert (full[key] - start[key]).abs().max() > 1e-4, key
     assert torch.equal(full["encoder.pooler.dense.weight"], start["encoder.pooler.dense.weight"])  # frozen
     for k in start:
@@ -144,7 +155,7 @@ def test_balanced_trainer_step_moves_the_head_and_is_ga_exact(tmp_path, head):
 
 def test_bad_head_arguments():
     with pytest.raises(ValueError, match="head_type"):
-        ModelWithAttentionHead(_tiny_encoder(), "mean")
+        ModelWithAttentionHead(_tiny_encoder(), "max")
     with pytest.raises(ValueError, match="head_type"):
         attention_head_classifier("unused", "default", NAMES)
 
@@ -179,7 +190,7 @@ def test_label_attention_recipe_runs_and_predict_matches_the_run(tmp_path, tiny_
 
 
 @pytest.mark.parametrize(("model", "extra_training", "needle"), [
-    ({"head": "mean"}, {}, r"model\.head must be one of .*'mean'"),
+    ({"head": "max"}, {}, r"model\.head must be one of .*'mean'"),
     ({"head": "attention", "aux_head": {"type": "one_vs_rest"}}, {}, r"model\.aux_head cannot be combined"),
     ({"head": "label_attention"}, {"embedding_synthesis": "smote"}, r"training\.embedding_synthesis: smote"),
 ])
