@@ -61,6 +61,13 @@ FULL_METHODS: dict[str, dict[str, Any]] = {
     "embedding_mixup": {"loss": "ce", "synthesis": {"embedding_synthesis": "mixup", "mixup_alpha": 0.4, **_SYNTH}},
     "aux_head_ovr": {"loss": "ce", "aux_head": {"aux_type": "one_vs_rest", "aux_weight": 0.5}},
     "easy_ensemble": {"ensemble": {"n_members": 5, "sampling_strategy": "auto"}},
+    # Attention heads (issue #19, recipe key ``model.head``) on MiniLM's encoder, trained with the library's
+    # weighted CE so that each row reads against ``weighted_ce_balanced``.
+    "attention_head_weighted_ce": {"loss": "weighted_ce", "class_weighting": "balanced", "head": "attention"},
+    "label_attention_weighted_ce": {"loss": "weighted_ce", "class_weighting": "balanced",
+                                    "head": "label_attention"},
+    # Their control: mean pooling over the token states (how MiniLM was trained), then a linear classifier.
+    "mean_head_weighted_ce": {"loss": "weighted_ce", "class_weighting": "balanced", "head": "mean"},
 }
 MAX_STEPS = int(os.environ.get("QUALITY_FULL_MAX_STEPS", "0"))  # > 0 only for smoke tests
 
@@ -126,6 +133,10 @@ def run_full_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> d
     label_maps = {"id2label": dict(enumerate(prep.names)), "label2id": {n: i for i, n in enumerate(prep.names)}}
 
     def model_init() -> Any:
+        if "head" in params:
+            from nlp_balance.training import attention_head_classifier
+
+            return attention_head_classifier(path, params["head"], prep.names)
         return AutoModelForSequenceClassification.from_pretrained(path, num_labels=k, **label_maps)
 
     kwargs = {key: v for key, v in params.items() if key in ("loss", "loss_params", "class_weighting", "sampler")}

@@ -207,3 +207,26 @@ def test_the_hand_weighted_bar_is_cross_entropy_with_balanced_weights(tmp_path):
     w = torch.tensor(compute_class_weight("balanced", classes=np.arange(3), y=labels), dtype=torch.float32)
     torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(model(x).logits, y, weight=w))
     assert not torch.allclose(loss, torch.nn.functional.cross_entropy(model(x).logits, y))
+
+
+def test_boundary_cells_pair_ce_with_the_weighted_bars_newest_row_per_seed(tmp_path):
+    from benchmarks.quality import boundary
+
+    def row(protocol, method, seed, f1, **extra):
+        return {"protocol": protocol, "dataset": "trec6", "method": method, "seed": seed, "macro_f1": f1,
+                "smallest_class_f1": f1 / 2, "original_train_counts": [10, 100, 200], "params": {"epochs": 2},
+                **extra}
+
+    rows = [row("full", "ce", s, 0.80 + 0.01 * s) for s in range(3)]
+    rows += [row("full", "ce_weighted_by_hand", s, 0.90 + 0.01 * s) for s in range(3)]
+    rows.append(row("full", "ce", 0, 0.10))  # a newer row of seed 0 replaces the first
+    rows += [row("fast", "ce", s, 0.7) for s in range(2)]  # no weighted bar: no cell
+    cells = boundary.cells(rows)
+    assert len(cells) == 1
+    cell = cells[0]
+    assert cell["ratio"] == 20.0 and cell["ce"] == pytest.approx([0.10, 0.81, 0.82])
+    assert cell["weighted"]["ce_weighted_by_hand"]["f1"] == pytest.approx([0.90, 0.91, 0.92])
+    assert "weighted_ce_balanced" not in cell["weighted"]
+    page = boundary.render(cells)
+    assert "| full | trec6 | 20.0 | fine-tune 2 epoch(s), best epoch on validation |" in page
+    assert "within noise" in page  # the 0.10 seed makes CE's spread wide
