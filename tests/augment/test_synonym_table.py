@@ -88,6 +88,7 @@ def test_exception_lists_and_their_reverse(reader_and_table) -> None:
 
 
 @needs_debian
+@pytest.mark.slow  # about 8 s here (builds the table twice): in CI's slow phase
 def test_table_is_cached_on_disk_as_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = isolate(monkeypatch, tmp_path / "cache")
     folder = ensure_wordnet(nltk_dirs=[], database_dirs=[DEBIAN])

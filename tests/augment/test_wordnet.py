@@ -17,6 +17,7 @@ from nlp_balance.augment.wordnet_database import ensure_wordnet, find_wordnet
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # about 7 s here: in CI's slow phase
 def test_check_reports_where_wordnet_and_the_table_are() -> None:
     """The installed WordNet (the one the synonym tests use): its folder, the table, and a look-up."""
     if find_wordnet() is None:

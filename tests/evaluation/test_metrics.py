@@ -137,6 +137,7 @@ def test_multi_label_equals_sklearn(seed):
     assert compute.confusion_matrix.shape == (3, 2, 2)
 
 
+@pytest.mark.slow  # over 10 s here: in CI's slow phase
 def test_evaluate_module_loads_offline_and_matches(tmp_path):
     """Fresh process with the Hub unreachable and an empty HF_HOME: evaluate.load(path) still works."""
     logits, y = _random_case(4, n=120)

@@ -9,6 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from process_helpers import child_env, kill_group, start, wait_for
 
 _AUGMENT_CHILD = textwrap.dedent("""
@@ -58,6 +59,7 @@ def _calls(log_dir: Path) -> int:
     return sum(int(n) for f in log_dir.glob("calls-*.log") for n in f.read_text().split())
 
 
+@pytest.mark.slow  # over 10 s here: in CI's slow phase
 def test_killed_augmentation_reuses_finished_shards(tmp_path, shared_data):
     script = tmp_path / "augment_child.py"
     script.write_text(_AUGMENT_CHILD, encoding="utf-8")
