@@ -54,7 +54,7 @@ __all__ = [
     "is_attention_head_dir",
 ]
 
-#: Kinds of attention head.
+#: Heads that :class:`ModelWithAttentionHead` builds (``"mean"`` is their attention-free control).
 ATTENTION_HEAD_TYPES = ("attention", "label_attention", "mean")
 #: The file that marks a folder as saved by :meth:`ModelWithAttentionHead.save_pretrained`.
 ATTENTION_HEAD_FILENAME = "attention_head.json"

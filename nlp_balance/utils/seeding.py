@@ -24,8 +24,8 @@ def derive_seed(*key: Any) -> int:
 
 
 def example_seeds(seed: int, sources: Iterable[int], copies: Iterable[int]) -> list[int]:
-    """``[derive_seed(seed, int(s), int(k)) for s, k in zip(sources, copies)]`` at about half the cost: the
-    key's ``repr`` is formatted directly (one per planned row of a Balancer round)."""
+    """``[derive_seed(seed, int(s), int(k)) for s, k in zip(sources, copies)]``, with the key's ``repr``
+    formatted directly (one per planned row of a Balancer round; about 20% less time, measured on 30k rows)."""
     blake, from_bytes = hashlib.blake2b, int.from_bytes
     head = f"({seed!r}, "
     return [from_bytes(blake(f"{head}{int(s)!r}, {int(k)!r})".encode(), digest_size=8).digest(), "little")
