@@ -8,7 +8,8 @@ every row) shows that the maximum is past the point where CE stops improving. Ma
 
 Every trained model's validation and test logits are cached (``.cache/logits``, not committed), so
 the decision-rule rows (``*_offsets``, ``ce_logit_adjustment``) are fitted on validation logits of
-the CE / weighted-CE models and scored on their test logits, with no retraining.
+the CE / weighted-CE / auto models and scored on their test logits, with no retraining. ``auto`` is
+the library's ``method: auto`` run through its recipe runner (:mod:`.converged_auto`).
 """
 
 from __future__ import annotations
@@ -38,12 +39,16 @@ TRAINED: dict[str, dict[str, Any]] = {
     "ce": {"loss": "ce"},
     "ce_weighted_by_hand": {"hand": True},
     "weighted_ce_balanced": {"loss": "weighted_ce", "class_weighting": "balanced"},
+    # The library's method: auto (converged_auto.py): every candidate with this same budget and rule.
+    "auto": {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt", "ldam_drw"],
+             "floor": 100},
 }
 #: Methods that fit a decision rule on a trained model's validation logits (no training).
 DECIDED: dict[str, dict[str, Any]] = {
     "ce_logit_adjustment": {"base": "ce", "rule": "logit_adjustment"},
     "ce_class_offsets": {"base": "ce", "rule": "class_offsets"},
     "weighted_ce_class_offsets": {"base": "weighted_ce_balanced", "rule": "class_offsets"},
+    "auto_class_offsets": {"base": "auto", "rule": "class_offsets"},  # what recipes/auto.yaml does
 }
 METHODS = (*TRAINED, *DECIDED)
 
@@ -161,7 +166,12 @@ def cached_logits(prep: Any, method: str, seed: int) -> dict[str, Any]:
             raise RuntimeError(f"{path} holds logits in the Trainer's length-grouped evaluation order; "
                                "run `python -m benchmarks.quality.converged_repair` first")
         return {"val_logits": data["val_logits"], "test_logits": data["test_logits"], **meta}
-    out = train_logits(prep, method, params, seed)
+    if params.get("auto"):
+        from .converged_auto import auto_logits
+
+        out = auto_logits(prep, params, seed)
+    else:
+        out = train_logits(prep, method, params, seed)
     meta = {k: v for k, v in out.items() if not k.endswith("_logits")}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
@@ -188,7 +198,7 @@ def run_converged_one(prep: Any, method: str, params: dict[str, Any], seed: int)
         base = cached_logits(prep, method, seed)
         test_logits = base["test_logits"]
         val_f1 = base["val_macro_f1"]
-        extra = {k: base[k] for k in ("val_history", "best_epoch", "train_seconds", "epochs_run")}
+        extra = {k: base[k] for k in ("val_history", "best_epoch", "train_seconds", "epochs_run", "auto") if k in base}
     return {"dataset": prep.name, "method": method, "params": params, "seed": seed,
             **scores(y, np.asarray(test_logits).argmax(1), prep.names, prep.smallest),
             "val_macro_f1": val_f1, "n_train": int(prep.counts.sum()),

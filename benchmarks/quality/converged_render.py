@@ -72,8 +72,9 @@ def render(rows: list[dict[str, Any]]) -> str:
         r0 = rows[-1]
         versions = ", ".join(f"{k} {v}" for k, v in sorted((r0.get("versions") or {}).items()))
         loads = [r.get("loadavg_1m") for r in rows if r.get("loadavg_1m") is not None]
-        out += [f"Machine: {r0.get('cpu_count', '?')} CPU cores, no GPU, shared with other jobs (1-minute load "
-                f"{min(loads):.1f}-{max(loads):.1f}). Versions: {versions}.", ""]
+        load = f" (1-minute load {min(loads):.1f}-{max(loads):.1f})" if loads else ""
+        out += [f"Machine: {r0.get('cpu_count', '?')} CPU cores, no GPU, shared with other jobs{load}. "
+                f"Versions: {versions}.", ""]
     for ds in sorted(by_ds):
         methods = by_ds[ds]
         seeds = sorted({r["seed"] for rs in methods.values() for r in rs})
@@ -86,8 +87,8 @@ def render(rows: list[dict[str, Any]]) -> str:
                 f"{max_epochs}.",
                 "",
                 "| method | seeds | test macro-F1 | vs CE | vs hand-weighted CE | smallest-class F1 | balanced acc. "
-                "| val macro-F1 | best epoch | train s |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+                "| val macro-F1 | best epoch | train s | time x CE |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
         for method, rs in methods.items():
             rs = sorted(rs, key=lambda r: r["seed"])
             bars = [_gain(rs, methods.get(b, [])) if method != b else "-" for b in BARS]
@@ -97,15 +98,37 @@ def render(rows: list[dict[str, Any]]) -> str:
                 f"{_mean_std([r['balanced_accuracy'] for r in rs])} | "
                 f"{_mean_std([r['val_macro_f1'] for r in rs if r.get('val_macro_f1') is not None])} | "
                 f"{', '.join(str(r.get('best_epoch')) for r in rs)} | "
-                f"{', '.join(str(round(r.get('train_seconds') or 0)) for r in rs)} |")
+                f"{', '.join(str(round(r.get('train_seconds') or 0)) for r in rs)} | "
+                f"{_time_ratio(rs, methods.get('ce', []))} |")
         out.append("")
         for bar in [m for m in methods if any(r.get("val_history") for r in methods[m])]:
             for r in sorted(methods.get(bar, []), key=lambda r: r["seed"]):
                 curve = ", ".join(f"{e:g}: {v:.4f}" for e, v in r.get("val_history") or [])
                 out.append(f"- `{bar}` seed {r['seed']}, validation macro-F1 by epoch: {curve} "
                            f"(kept epoch {r.get('best_epoch')}).")
-        out += ["", *_rules_of(methods), ""]
+        out += ["", *_auto_of(methods), *_rules_of(methods), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _time_ratio(rows: list[dict[str, Any]], ce: list[dict[str, Any]]) -> str:
+    """Train seconds over plain CE's on the same seed, mean over the seeds both have (a cost, not a timing)."""
+    by_seed = {r["seed"]: r.get("train_seconds") for r in ce}
+    ratios = [r["train_seconds"] / by_seed[r["seed"]] for r in rows
+              if r.get("train_seconds") and by_seed.get(r["seed"])]
+    return f"{statistics.mean(ratios):.1f}" if ratios else "-"
+
+
+def _auto_of(methods: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What ``auto`` tried per seed: every candidate's validation score, and the one it kept."""
+    lines = []
+    for r in sorted(methods.get("auto", []), key=lambda r: r["seed"]):
+        auto = r.get("auto") or {}
+        tried = "; ".join(f"{c['data']}/{c['candidate']} {c['validation']:.4f} ({c['seconds']:.0f} s)"
+                          for c in auto.get("candidates", []))
+        winner = auto.get("winner") or {}
+        lines.append(f"- `auto` seed {r['seed']} tried (validation macro-F1): {tried}; kept "
+                     f"{winner.get('data')}/{winner.get('candidate')}.")
+    return lines
 
 
 def _rules_of(methods: dict[str, list[dict[str, Any]]]) -> list[str]:

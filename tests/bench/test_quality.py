@@ -230,3 +230,35 @@ def test_boundary_cells_pair_ce_with_the_weighted_bars_newest_row_per_seed(tmp_p
     page = boundary.render(cells)
     assert "| full | trec6 | 20.0 | fine-tune 2 epoch(s), best epoch on validation |" in page
     assert "within noise" in page  # the 0.10 seed makes CE's spread wide
+
+
+def test_converged_auto_recipe_holds_auto_to_the_protocols_budget(tmp_path):
+    """Every auto candidate gets the bars' budget: the same maximum epochs, patience, lr and batch."""
+    from benchmarks.quality.converged import MAX_EPOCHS, PATIENCE, converged_params
+    from benchmarks.quality.converged_auto import auto_recipe
+    from nlp_balance.runs import recipe_from_dict
+
+    params = converged_params("trec6_lt100", "auto")
+    recipe = recipe_from_dict(auto_recipe(str(tmp_path / "data"), str(tmp_path / "run"), params, seed=3))
+    assert recipe.method == "auto" and recipe.seed == 3
+    assert recipe.auto.epochs_per_trial == recipe.training["num_train_epochs"] == MAX_EPOCHS["trec6_lt100"]
+    assert recipe.training["early_stopping_patience"] == PATIENCE
+    assert recipe.training["learning_rate"] == params["lr"] and recipe.model.max_length == params["max_length"]
+    assert recipe.output.posthoc is None  # the protocol's auto_class_offsets row fits the rule
+    assert converged_params("trec6_lt100", "auto_class_offsets")["base_params"] == params
+
+
+def test_converged_page_lists_what_auto_tried_and_its_cost_over_ce():
+    from benchmarks.quality.converged_render import render
+
+    common = {"dataset": "d", "seed": 0, "smallest_class_f1": 0.5, "balanced_accuracy": 0.7, "val_macro_f1": 0.8,
+              "best_epoch": 3.0, "params": {"max_epochs": 12}, "original_train_counts": [10, 100],
+              "smallest_class": "a"}
+    auto = {"winner": {"data": "original", "candidate": "ldam_drw", "validation": 0.81},
+            "candidates": [{"data": "original", "candidate": "ce", "validation": 0.79, "seconds": 100.0},
+                           {"data": "original", "candidate": "ldam_drw", "validation": 0.81, "seconds": 300.0}]}
+    page = render([{**common, "method": "ce", "macro_f1": 0.70, "train_seconds": 100.0},
+                   {**common, "method": "auto", "macro_f1": 0.75, "train_seconds": 400.0, "auto": auto}])
+    row = next(line for line in page.splitlines() if line.startswith("| auto |"))
+    assert row.endswith("| 400 | 4.0 |") and "+0.0500" in row
+    assert "original/ce 0.7900 (100 s); original/ldam_drw 0.8100 (300 s); kept original/ldam_drw" in page
