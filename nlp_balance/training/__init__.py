@@ -12,7 +12,7 @@ from nlp_balance.training.arguments import BalancedTrainingArguments
 from nlp_balance.training.attention_heads import HEAD_TYPES, ModelWithAttentionHead, attention_head_classifier
 from nlp_balance.training.batch_sampler import SAMPLER_MODES, BalancedSampler
 from nlp_balance.training.class_weights import CLASS_WEIGHTING_SCHEMES, compute_class_weights
-from nlp_balance.training.console import CompactProgressCallback
+from nlp_balance.training.console import CompactPrinterCallback, CompactProgressCallback
 from nlp_balance.training.deferred_reweighting import DeferredReweightingCallback
 from nlp_balance.training.easy_ensemble import MEMBER_STEPS, WARM_STARTS, EasyEnsemble, full_run_steps
 from nlp_balance.training.embedding_synthesis import SYNTHESIS_METHODS
@@ -35,6 +35,7 @@ __all__ = [
     "BalancedSampler",
     "BalancedTrainer",
     "BalancedTrainingArguments",
+    "CompactPrinterCallback",
     "CompactProgressCallback",
     "DeferredReweightingCallback",
     "EasyEnsemble",

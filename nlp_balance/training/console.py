@@ -14,9 +14,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_callback import ProgressCallback, TrainerCallback
 
-__all__ = ["CompactProgressCallback", "EvaluationLine"]
+__all__ = ["CompactPrinterCallback", "CompactProgressCallback", "EvaluationLine"]
 
 
 class EvaluationLine:
@@ -51,6 +51,38 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+class _EvaluationLog:
+    """Collects one :class:`EvaluationLine` per evaluation log and prints the final table (rank 0)."""
+
+    def __init__(self, smallest_class: str | None, smallest_key: str | None) -> None:
+        self.smallest_class = smallest_class
+        self.smallest_key = smallest_key
+        self.rows: list[EvaluationLine] = []
+        self._train_loss: float | None = None
+
+    def reset(self) -> None:
+        self.rows = []
+        self._train_loss = None
+
+    def line(self, args: Any, state: Any, logs: dict[str, Any] | None) -> str | None:
+        """The line to show for this log, or ``None`` (step logs and the train summary are not shown)."""
+        if not logs or not state.is_world_process_zero:
+            return None
+        if "loss" in logs:
+            self._train_loss = _number(logs["loss"])
+        if not any(k.startswith("eval_") for k in logs):
+            return None
+        metric = args.metric_for_best_model or "loss"
+        key = metric if metric.startswith("eval_") else f"eval_{metric}"
+        row = EvaluationLine(logs.get("epoch", state.epoch), self._train_loss, logs, self.smallest_key, key)
+        self.rows.append(row)
+        return row.text(self.smallest_class)
+
+    def finish(self, state: Any) -> None:
+        if state.is_world_process_zero and len(self.rows) > 1:
+            print(render_table(self.rows, self.smallest_class, best=state.best_metric))
+
+
 class CompactProgressCallback(ProgressCallback):
     """Progress bars, one compact line per evaluation, and a final table (rank 0 only).
 
@@ -61,34 +93,63 @@ class CompactProgressCallback(ProgressCallback):
 
     def __init__(self, smallest_class: str | None = None, smallest_key: str | None = None) -> None:
         super().__init__()
-        self.smallest_class = smallest_class
-        self.smallest_key = smallest_key
-        self.rows: list[EvaluationLine] = []
-        self._train_loss: float | None = None
+        self.log = _EvaluationLog(smallest_class, smallest_key)
+
+    @property
+    def rows(self) -> list[EvaluationLine]:
+        return self.log.rows
+
+    @property
+    def smallest_class(self) -> str | None:
+        return self.log.smallest_class
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self.rows = []
-        self._train_loss = None
+        self.log.reset()
         super().on_train_begin(args, state, control, **kwargs)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                **kwargs: Any) -> None:
-        if not logs or not state.is_world_process_zero:
+        if self.training_bar is None:  # evaluate() outside training: keep only the train loss
+            self.log.line(args, state, {k: v for k, v in (logs or {}).items() if k == "loss"})
             return
-        if "loss" in logs:
-            self._train_loss = _number(logs["loss"])
-        if self.training_bar is None or not any(k.startswith("eval_") for k in logs):
-            return  # step logs and the final train summary stay in log_history only
-        metric = args.metric_for_best_model or "loss"
-        key = metric if metric.startswith("eval_") else f"eval_{metric}"
-        row = EvaluationLine(logs.get("epoch", state.epoch), self._train_loss, logs, self.smallest_key, key)
-        self.rows.append(row)
-        self.training_bar.write(row.text(self.smallest_class))
+        text = self.log.line(args, state, logs)
+        if text is not None:
+            self.training_bar.write(text)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         super().on_train_end(args, state, control, **kwargs)
-        if state.is_world_process_zero and len(self.rows) > 1:
-            print(render_table(self.rows, self.smallest_class, best=state.best_metric))
+        self.log.finish(state)
+
+
+class CompactPrinterCallback(TrainerCallback):
+    """Without progress bars: one compact line per evaluation, and a final table (rank 0 only).
+
+    Replaces transformers' ``PrinterCallback``, which prints every log dictionary. Same arguments
+    as :class:`CompactProgressCallback`.
+    """
+
+    def __init__(self, smallest_class: str | None = None, smallest_key: str | None = None) -> None:
+        self.log = _EvaluationLog(smallest_class, smallest_key)
+
+    @property
+    def rows(self) -> list[EvaluationLine]:
+        return self.log.rows
+
+    @property
+    def smallest_class(self) -> str | None:
+        return self.log.smallest_class
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.log.reset()
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        text = self.log.line(args, state, logs)
+        if text is not None:
+            print(text, flush=True)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.log.finish(state)
 
 
 def render_table(rows: Sequence[EvaluationLine], smallest_name: str | None, *, best: float | None) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import Trainer, TrainingArguments
-from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.utils import logging as hf_logging
 
 from nlp_balance.data.labels import model_label_names
@@ -43,7 +43,7 @@ from nlp_balance.training.class_weights import (
     resolve_class_weights,
     weights_from_counts,
 )
-from nlp_balance.training.console import CompactProgressCallback
+from nlp_balance.training.console import CompactPrinterCallback, CompactProgressCallback
 from nlp_balance.training.dataset_labels import dataset_labels
 from nlp_balance.training.deferred_reweighting import DeferredReweightingCallback
 from nlp_balance.training.embedding_synthesis import EmbeddingSynthesizer
@@ -250,14 +250,17 @@ class BalancedTrainer(DecisionRuleMixin, Trainer):
         """One line per evaluation instead of transformers' raw log dictionaries (unless logging is at INFO)."""
         if hf_logging.get_verbosity() <= hf_logging.INFO:
             return  # verbose runs keep transformers' own log lines
-        if not any(type(cb) is ProgressCallback for cb in self.callback_handler.callbacks):
-            return  # no progress bars (disable_tqdm) or a progress callback of the user's own
+        kinds = {type(cb) for cb in self.callback_handler.callbacks}
+        stock = ProgressCallback if ProgressCallback in kinds else PrinterCallback if PrinterCallback in kinds else None
+        if stock is None:
+            return  # a progress or printer callback of the user's own (or a notebook's): leave it
         name = key = None
         if self.class_counts_ is not None and not self.multi_label and len(self.class_counts_):
             smallest = int(np.argmin(self.class_counts_))
             name, key = self.label_names_[smallest], sanitize_label_names(self.label_names_)[smallest]
-        self.callback_handler.remove_callback(ProgressCallback)
-        self.add_callback(CompactProgressCallback(smallest_class=name, smallest_key=key))
+        compact = CompactProgressCallback if stock is ProgressCallback else CompactPrinterCallback
+        self.callback_handler.remove_callback(stock)
+        self.add_callback(compact(smallest_class=name, smallest_key=key))
 
     # ---- loss ------------------------------------------------------------------------------------
 
