@@ -42,6 +42,8 @@ TRAINED: dict[str, dict[str, Any]] = {
     # The library's method: auto (converged_auto.py): every candidate with this same budget and rule.
     "auto": {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt", "ldam_drw"],
              "floor": 100},
+    # The peer: the setfit package with its own defaults, on the same schedule (converged_setfit.py).
+    "setfit": {"setfit": True},
 }
 #: Methods that fit a decision rule on a trained model's validation logits (no training).
 DECIDED: dict[str, dict[str, Any]] = {
@@ -58,6 +60,11 @@ def converged_params(dataset: str, method: str) -> dict[str, Any]:
     if method in DECIDED:
         spec = dict(DECIDED[method])
         return {**spec, "base_params": converged_params(dataset, spec["base"])}
+    if method == "setfit":  # SetFit's own lr and batch; the protocol's budget, rule and max length
+        from .converged_setfit import SETFIT_BATCH
+
+        return {"setfit": True, "max_epochs": MAX_EPOCHS[dataset], "patience": PATIENCE, "max_length": MAX_LENGTH,
+                "batch_size": SETFIT_BATCH, "select": "best_epoch_on_validation"}
     return {**TRAINED[method], "max_epochs": MAX_EPOCHS[dataset], "patience": PATIENCE, "lr": LR,
             "batch_size": BATCH_SIZE, "max_length": MAX_LENGTH, "grouping": "group_by_length",
             "select": "best_epoch_on_validation"}
@@ -170,6 +177,10 @@ def cached_logits(prep: Any, method: str, seed: int) -> dict[str, Any]:
         from .converged_auto import auto_logits
 
         out = auto_logits(prep, params, seed)
+    elif params.get("setfit"):
+        from .converged_setfit import setfit_logits
+
+        out = setfit_logits(prep, params, seed)
     else:
         out = train_logits(prep, method, params, seed)
     meta = {k: v for k, v in out.items() if not k.endswith("_logits")}

@@ -262,3 +262,12 @@ def test_converged_page_lists_what_auto_tried_and_its_cost_over_ce():
     row = next(line for line in page.splitlines() if line.startswith("| auto |"))
     assert row.endswith("| 400 | 4.0 |") and "+0.0500" in row
     assert "original/ce 0.7900 (100 s); original/ldam_drw 0.8100 (300 s); kept original/ldam_drw" in page
+
+
+def test_converged_setfit_keeps_setfits_own_lr_and_the_protocols_budget():
+    from benchmarks.quality.converged import MAX_EPOCHS, METHODS, PATIENCE, converged_params
+
+    params = converged_params("trec6", "setfit")
+    assert "setfit" in METHODS and params["setfit"] is True
+    assert params["max_epochs"] == MAX_EPOCHS["trec6"] and params["patience"] == PATIENCE
+    assert "lr" not in params and "loss" not in params  # SetFit's own defaults, not the bars' optimiser
