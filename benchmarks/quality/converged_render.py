@@ -102,7 +102,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 f"{_mean_std([r['smallest_class_f1'] for r in rs])} | "
                 f"{_mean_std([r['balanced_accuracy'] for r in rs])} | "
                 f"{_mean_std([r['val_macro_f1'] for r in rs if r.get('val_macro_f1') is not None])} | "
-                f"{', '.join(str(r.get('best_epoch')) for r in rs)} | "
+                f"{', '.join('-' if r.get('best_epoch') is None else str(r['best_epoch']) for r in rs)} | "
                 f"{', '.join(str(round(r.get('train_seconds') or 0)) for r in rs)} | "
                 f"{_time_ratio(rs, methods.get('ce', []))} |")
         out.append("")
