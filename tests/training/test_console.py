@@ -63,9 +63,8 @@ def verbose_transformers():
     hf_logging.set_verbosity(before)
 
 
-@pytest.mark.parametrize("disable_tqdm", [False, True], ids=["progress-bars", "no-bars"])
-def test_verbose_logging_keeps_the_raw_log_lines(tiny_bert_dir, tmp_path, capsys, verbose_transformers, disable_tqdm):
-    trainer = _trainer(tiny_bert_dir, tmp_path, disable_tqdm=disable_tqdm)
+def test_verbose_logging_keeps_the_raw_log_lines(tiny_bert_dir, tmp_path, capsys, verbose_transformers):
+    trainer = _trainer(tiny_bert_dir, tmp_path)
     assert not any(isinstance(cb, (CompactProgressCallback, CompactPrinterCallback))
                    for cb in trainer.callback_handler.callbacks)
     trainer.train()
