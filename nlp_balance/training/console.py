@@ -83,7 +83,21 @@ class _EvaluationLog:
             print(render_table(self.rows, self.smallest_class, best=state.best_metric))
 
 
-class CompactProgressCallback(ProgressCallback):
+class _ShowsEvaluationLog:
+    """What both compact callbacks expose of their :class:`_EvaluationLog`."""
+
+    log: _EvaluationLog
+
+    @property
+    def rows(self) -> list[EvaluationLine]:
+        return self.log.rows
+
+    @property
+    def smallest_class(self) -> str | None:
+        return self.log.smallest_class
+
+
+class CompactProgressCallback(_ShowsEvaluationLog, ProgressCallback):
     """Progress bars, one compact line per evaluation, and a final table (rank 0 only).
 
     Args:
@@ -94,14 +108,6 @@ class CompactProgressCallback(ProgressCallback):
     def __init__(self, smallest_class: str | None = None, smallest_key: str | None = None) -> None:
         super().__init__()
         self.log = _EvaluationLog(smallest_class, smallest_key)
-
-    @property
-    def rows(self) -> list[EvaluationLine]:
-        return self.log.rows
-
-    @property
-    def smallest_class(self) -> str | None:
-        return self.log.smallest_class
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.log.reset()
@@ -121,7 +127,7 @@ class CompactProgressCallback(ProgressCallback):
         self.log.finish(state)
 
 
-class CompactPrinterCallback(TrainerCallback):
+class CompactPrinterCallback(_ShowsEvaluationLog, TrainerCallback):
     """Without progress bars: one compact line per evaluation, and a final table (rank 0 only).
 
     Replaces transformers' ``PrinterCallback``, which prints every log dictionary. Same arguments
@@ -130,14 +136,6 @@ class CompactPrinterCallback(TrainerCallback):
 
     def __init__(self, smallest_class: str | None = None, smallest_key: str | None = None) -> None:
         self.log = _EvaluationLog(smallest_class, smallest_key)
-
-    @property
-    def rows(self) -> list[EvaluationLine]:
-        return self.log.rows
-
-    @property
-    def smallest_class(self) -> str | None:
-        return self.log.smallest_class
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.log.reset()
