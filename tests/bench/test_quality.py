@@ -271,3 +271,58 @@ def test_converged_setfit_keeps_setfits_own_lr_and_the_protocols_budget():
     assert "setfit" in METHODS and params["setfit"] is True
     assert params["max_epochs"] == MAX_EPOCHS["trec6"] and params["patience"] == PATIENCE
     assert "lr" not in params and "loss" not in params  # SetFit's own defaults, not the bars' optimiser
+
+
+def _small_lt100(n_train: int, n_eval: int):
+    """A slice of the real trec6_lt100 variant (from the repo's data) shaped like the protocol's ``prep``."""
+    from types import SimpleNamespace
+
+    import datasets
+
+    from benchmarks.quality.variants import load_variant
+
+    dd = load_variant("trec6_lt100", DATA)
+    sizes = {"train": n_train, "validation": n_eval, "test": n_eval}
+    small = datasets.DatasetDict({s: dd[s].shuffle(seed=0).select(range(n)) for s, n in sizes.items()})
+    return SimpleNamespace(dd=small, name="trec6_lt100", names=small["train"].features["label"].names, smallest=0)
+
+
+@pytest.mark.slow
+def test_converged_setfit_keeps_its_best_validation_epoch_on_real_data():
+    """SetFit with MiniLM on a slice of trec6_lt100: one validation per epoch, the best one's logits."""
+    from benchmarks.quality.converged import converged_params
+    from benchmarks.quality.converged_setfit import setfit_logits
+    from benchmarks.quality.metrics import scores
+
+    prep = _small_lt100(96, 40)
+    params = {**converged_params("trec6_lt100", "setfit"), "max_epochs": 2, "patience": 5}
+    out = setfit_logits(prep, params, seed=0)
+    assert [e for e, _ in out["val_history"]] == [1.0, 2.0]
+    best_epoch, best = max(out["val_history"], key=lambda h: h[1])
+    assert out["best_epoch"] == best_epoch and out["val_macro_f1"] == best
+    assert out["val_logits"].shape == (40, 6) and out["test_logits"].shape == (40, 6)
+    assert np.isfinite(out["test_logits"]).all()
+    # the kept logits are the kept epoch's: they reproduce its validation score
+    y_val = np.asarray(prep.dd["validation"]["label"])
+    assert scores(y_val, out["val_logits"].argmax(1), prep.names, 0)["macro_f1"] == pytest.approx(best)
+
+
+@pytest.mark.slow
+def test_converged_auto_runs_the_librarys_method_auto_on_real_data():
+    """method: auto through the runner on a slice of trec6_lt100; logits in the split's own order."""
+    from benchmarks.quality.converged import converged_params
+    from benchmarks.quality.converged_auto import auto_logits
+
+    prep = _small_lt100(120, 40)
+    params = {**converged_params("trec6_lt100", "auto"), "max_epochs": 1, "portfolio": ["ce"], "floor": 10}
+    out = auto_logits(prep, params, seed=0)
+    tried = out["auto"]["candidates"]
+    assert {(c["data"], c["candidate"]) for c in tried} == {("original", "ce"), ("augment_floor", "ce")}
+    winner = max(c["validation"] for c in tried)
+    assert out["val_macro_f1"] == pytest.approx(winner)
+    assert out["val_logits"].shape == (40, 6) and out["test_logits"].shape == (40, 6)
+    # row i of the logits is row i of the split: they reproduce the score the search kept
+    from benchmarks.quality.metrics import scores
+
+    y_val = np.asarray(prep.dd["validation"]["label"])
+    assert scores(y_val, out["val_logits"].argmax(1), prep.names, 0)["macro_f1"] == pytest.approx(winner, abs=1e-6)
