@@ -42,6 +42,10 @@ TRAINED: dict[str, dict[str, Any]] = {
     # The library's method: auto (converged_auto.py): every candidate with this same budget and rule.
     "auto": {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt", "ldam_drw"],
              "floor": 100},
+    # The same search, the winner picked by the one-standard-error rule (auto.select); one auto run
+    # fills both rows' caches.
+    "auto_one_se": {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt", "ldam_drw"],
+                    "floor": 100, "auto_select": "one_standard_error"},
     # The peer: the setfit package with its own defaults, on the same schedule (converged_setfit.py).
     "setfit": {"setfit": True},
 }
@@ -183,12 +187,22 @@ def cached_logits(prep: Any, method: str, seed: int) -> dict[str, Any]:
         out = setfit_logits(prep, params, seed)
     else:
         out = train_logits(prep, method, params, seed)
+    other = out.pop("other_select", None)
     meta = {k: v for k, v in out.items() if not k.endswith("_logits")}
+    _save_logits(path, out["val_logits"], out["test_logits"], meta)
+    if other is not None:  # the same search under auto's other selection rule: that row's cache too
+        sibling = next(m for m, p in TRAINED.items()
+                       if p.get("auto") and p.get("auto_select", "best") == other["select"])
+        _save_logits(_cache_path(prep.name, sibling, seed, converged_params(prep.name, sibling)),
+                     other["val_logits"], other["test_logits"], other["meta"])
+    return out
+
+
+def _save_logits(path: Path, val_logits: np.ndarray, test_logits: np.ndarray, meta: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, val_logits=out["val_logits"], test_logits=out["test_logits"], meta=json.dumps(meta))
+    np.savez(tmp, val_logits=val_logits, test_logits=test_logits, meta=json.dumps(meta))
     tmp.replace(path)
-    return out
 
 
 def run_converged_one(prep: Any, method: str, params: dict[str, Any], seed: int) -> dict[str, Any]:

@@ -66,6 +66,9 @@ def render(rows: list[dict[str, Any]]) -> str:
         "gate guard) on the validation logits of the model named first and score its test logits; no",
         "retraining. `auto` is the library's `method: auto` (`converged_auto.py`: 2 data options x 4 training",
         "candidates, each with this budget and rule, chosen on validation); its *train s* covers every trial.",
+        "`auto_one_se` is the same search with `auto.select: one_standard_error`: the simplest candidate",
+        "(original data first, then portfolio order) whose validation score is within one bootstrap standard",
+        "error of the highest; both rows come from one search, so its cost is the same.",
         "`setfit` is the `setfit` package (`converged_setfit.py`) with its own defaults (body lr 2e-5, 16 pairs",
         "per step, logistic-regression head) on the same schedule: one evaluation per epoch of pairs, the same",
         "maximum and patience, the best evaluation kept. Gains are per seed, then mean ± std over seeds.",
@@ -131,8 +134,13 @@ def _auto_of(methods: dict[str, list[dict[str, Any]]]) -> list[str]:
         tried = "; ".join(f"{c['data']}/{c['candidate']} {c['validation']:.4f} ({c['seconds']:.0f} s)"
                           for c in auto.get("candidates", []))
         winner = auto.get("winner") or {}
-        lines.append(f"- `auto` seed {r['seed']} tried (validation macro-F1): {tried}; kept "
-                     f"{winner.get('data')}/{winner.get('candidate')}.")
+        line = (f"- `auto` seed {r['seed']} tried (validation macro-F1): {tried}; kept "
+                f"{winner.get('data')}/{winner.get('candidate')}.")
+        within = auto.get("within_one_standard_error")
+        if within and auto.get("standard_error") is not None:
+            line += (f" Bootstrap standard error of the highest: {auto['standard_error']:.4f}; the one-standard-error"
+                     f" rule keeps {within['data']}/{within['candidate']}.")
+        lines.append(line)
     return lines
 
 

@@ -10,9 +10,11 @@ Two levels, both searched with Optuna:
   candidate trains with the same budget (``auto.epochs_per_trial``) and is scored by its best
   validation macro-F1 over its epochs.
 
-The winner is the candidate with the best validation score; its best checkpoint is the model, so
-nothing is trained twice. The decision rule is then fitted on validation by the runner, like for
-every method. The run folder records every candidate, its validation score and its cost.
+The winner is the candidate with the best validation score (``auto.select: best``), or the
+simplest one within one bootstrap standard error of it (``auto.select: one_standard_error``); its
+best checkpoint is the model, so nothing is trained twice. Both picks are recorded either way.
+The decision rule is then fitted on validation by the runner, like for every method. The run
+folder records every candidate, its validation score and its cost.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from nlp_balance.runs.stages import new_model, tokenize_splits, training_argumen
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["data_options", "fit_auto", "floor_strategy"]
+__all__ = ["data_options", "fit_auto", "floor_strategy", "select_candidates"]
 
 def floor_strategy(counts: np.ndarray, names: list[str], floor: int) -> dict[str, int]:
     """``sampling_strategy`` that lifts every class with fewer than ``floor`` examples (but at least one) to it."""
@@ -151,14 +153,23 @@ def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.GridSampler({"data": options},
                                                                                            seed=recipe.seed))
     study.optimize(objective, n_trials=len(options))
-    # Ties go to the cheaper, simpler candidate: original data first, then portfolio order.
-    order = {name: i for i, name in enumerate(PORTFOLIO)}
-    winner = max(rows, key=lambda r: (round(r["validation"], 6), r["data"] == "original", -order[r["candidate"]]))
+    best, within, standard_error = select_candidates(rows, _bootstrap_standard_error(recipe, run, rows))
+    winner = within if recipe.auto.select == "one_standard_error" else best
     run.args.output_dir, run.args.num_train_epochs = str(root), full_epochs
+    if winner is best:
+        why = (f"highest validation {recipe.auto.metric} ({winner['validation']:.4f}) of {len(rows)} candidates "
+               "trained with the same budget; ties go to the original data, then the simpler candidate")
+    else:
+        why = (f"the simplest of {len(rows)} candidates within one bootstrap standard error "
+               f"({standard_error:.4f}) of the highest validation {recipe.auto.metric} ({best['validation']:.4f})")
+    keys = ("data", "candidate", "validation")
     summary = {
-        "winner": {k: winner[k] for k in ("data", "candidate", "validation")},
-        "why": f"highest validation {recipe.auto.metric} ({winner['validation']:.4f}) of {len(rows)} candidates "
-               "trained with the same budget; ties go to the original data, then the simpler candidate",
+        "winner": {k: winner[k] for k in keys},
+        "why": why,
+        "select": recipe.auto.select,
+        "standard_error": round(standard_error, 6),
+        "highest": {k: best[k] for k in keys},
+        "within_one_standard_error": {k: within[k] for k in keys},
         "candidates": [{k: r[k] for k in ("data", "candidate", "validation", "epochs", "seconds", "train_rows")}
                        for r in rows],
         "trials": len(rows), "epochs_per_trial": epochs, "floor": recipe.auto.floor,
@@ -187,6 +198,53 @@ def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
 
     return FittedModel(classifier, validation, history, time.time() - started, run.args, save, info,
                        seen_train=trains[winner["data"]])
+
+
+def _simplicity(row: dict[str, Any]) -> tuple[bool, int]:
+    """Sort key, simplest first: the original data before augmented data, then portfolio order."""
+    return row["data"] != "original", list(PORTFOLIO).index(row["candidate"])
+
+
+def select_candidates(rows: list[dict[str, Any]], standard_error: Any) -> tuple[dict, dict, float]:
+    """``(highest, within, se)``: the candidate with the highest validation score (ties: the simplest),
+    and the simplest candidate within ``se`` of it. ``standard_error`` is a number, or a callable that
+    gets the highest row and returns one (so it is only computed from that candidate's predictions)."""
+    if not rows:
+        raise RuntimeError("method: auto finished no trial; see the log of the search above")
+    best = min(rows, key=lambda r: (-round(r["validation"], 6), _simplicity(r)))
+    se = float(standard_error(best) if callable(standard_error) else standard_error)
+    if not se >= 0:
+        raise ValueError(f"a standard error must be >= 0, got {se!r}")
+    within = min((r for r in rows if round(r["validation"], 6) >= round(best["validation"] - se, 6)),
+                 key=_simplicity)
+    return best, within, se
+
+
+def _bootstrap_standard_error(recipe: Recipe, run: Any, rows: list[dict[str, Any]], resamples: int = 200) -> Any:
+    """A callable: the bootstrap standard error of a candidate's validation score, from its checkpoint's
+    predictions on the validation split, resampled with ``recipe.seed`` (the same seed, the same value)."""
+
+    def standard_error(row: dict[str, Any]) -> float:
+        from transformers import AutoModelForSequenceClassification
+
+        from nlp_balance.data import label_array
+        from nlp_balance.evaluation import TextClassifier, compute_imbalance_metrics
+
+        model = AutoModelForSequenceClassification.from_pretrained(row["checkpoint"]).eval()
+        classifier = TextClassifier(model, run.tokenizer, max_length=recipe.model.max_length)
+        validation = run.splits["validation"]
+        predicted, _ = classifier.predict_ids(validation[recipe.dataset.text_column])
+        predicted = np.asarray(predicted)
+        labels = np.asarray(label_array(validation, recipe.dataset.label_column))
+        rng = np.random.default_rng(recipe.seed)
+        scores = []
+        for _ in range(resamples):
+            idx = rng.integers(0, len(labels), len(labels))
+            metrics, _ = compute_imbalance_metrics(predicted[idx], labels[idx], run.names)
+            scores.append(float(metrics[recipe.auto.metric]))
+        return float(np.std(scores, ddof=1))
+
+    return standard_error
 
 
 def _retrain(recipe: Recipe, run: Any, train: datasets.Dataset, candidate: str, epochs: float,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DATA_OPTIONS", "PORTFOLIO"]
+__all__ = ["DATA_OPTIONS", "PORTFOLIO", "SELECT_RULES"]
 
 #: Training-argument candidates: every imbalance option is set in each, so trials do not leak into
 #: each other. ``drw_epoch`` is a fraction of the trial's epochs.
@@ -19,3 +19,8 @@ PORTFOLIO: dict[str, dict[str, Any]] = {
 }
 #: Data options: the train split as it is, or its small classes augmented up to ``auto.floor``.
 DATA_OPTIONS = ("original", "augment_floor")
+#: How the winner is picked from the candidates' validation scores: ``best`` (the highest; ties go to
+#: the original data, then portfolio order) or ``one_standard_error`` (the first candidate in that
+#: order whose score is within one bootstrap standard error of the highest: Breiman et al.'s rule,
+#: which prefers the simpler choice unless validation clearly supports another).
+SELECT_RULES = ("best", "one_standard_error")

@@ -245,9 +245,10 @@ class AutoConfig:
     augmenters: list[AugmenterConfig] = field(default_factory=_default_auto_augmenters)
     combine: str = "one_of"
     metric: str = "macro_f1"
+    select: str = "best"
 
     def _check(self, path: str) -> None:
-        from nlp_balance.runs.portfolio import PORTFOLIO
+        from nlp_balance.runs.portfolio import PORTFOLIO, SELECT_RULES
 
         unknown = [c for c in self.portfolio if c not in PORTFOLIO]
         if unknown or not self.portfolio:
@@ -262,6 +263,8 @@ class AutoConfig:
             raise RecipeError(f"{path}.combine must be 'compose' or 'one_of', got {self.combine!r}")
         if self.metric not in ("macro_f1", "balanced_accuracy", "g_mean"):
             raise RecipeError(f"{path}.metric must be macro_f1, balanced_accuracy or g_mean, got {self.metric!r}")
+        if self.select not in SELECT_RULES:
+            raise RecipeError(f"{path}.select must be one of {list(SELECT_RULES)}, got {self.select!r}")
 
 
 @dataclass

@@ -326,3 +326,36 @@ def test_converged_auto_runs_the_librarys_method_auto_on_real_data():
 
     y_val = np.asarray(prep.dd["validation"]["label"])
     assert scores(y_val, out["val_logits"].argmax(1), prep.names, 0)["macro_f1"] == pytest.approx(winner, abs=1e-6)
+    # the same search's pick under the other selection rule comes back with its own logits
+    other = out["other_select"]
+    assert other["select"] == "one_standard_error" and other["meta"]["auto"]["select"] == "one_standard_error"
+    pick = out["auto"]["within_one_standard_error"]
+    assert other["meta"]["auto"]["winner"] == pick and out["auto"]["standard_error"] >= 0
+    assert other["val_logits"].shape == (40, 6) and other["test_logits"].shape == (40, 6)
+    assert scores(y_val, other["val_logits"].argmax(1), prep.names, 0)["macro_f1"] == pytest.approx(
+        pick["validation"], abs=1e-6)
+
+
+def test_one_auto_search_fills_the_cache_of_both_selection_rules(tmp_path, monkeypatch):
+    """``auto`` and ``auto_one_se`` are two picks from one search: the second row needs no training."""
+    from types import SimpleNamespace
+
+    import benchmarks.quality.converged as converged
+
+    monkeypatch.setattr(converged, "CACHE", tmp_path)
+    prep = SimpleNamespace(name="trec6_lt100")
+    logits = {"val_logits": np.zeros((2, 2), np.float32), "test_logits": np.ones((2, 2), np.float32)}
+    other = {"select": "one_standard_error", "val_logits": np.full((2, 2), 2, np.float32),
+             "test_logits": np.full((2, 2), 3, np.float32), "meta": {"val_macro_f1": 0.5, "order": "dataset"}}
+    calls = []
+
+    def fake_auto(prep, params, seed):
+        calls.append(params.get("auto_select", "best"))
+        return {**logits, "val_macro_f1": 0.6, "order": "dataset", "other_select": other}
+
+    monkeypatch.setattr("benchmarks.quality.converged_auto.auto_logits", fake_auto)
+    first = converged.cached_logits(prep, "auto", 0)
+    second = converged.cached_logits(prep, "auto_one_se", 0)
+    assert calls == ["best"]
+    assert "other_select" not in first and second["val_macro_f1"] == 0.5
+    assert (second["test_logits"] == 3).all() and (second["val_logits"] == 2).all()

@@ -80,3 +80,53 @@ def test_a_winner_chosen_on_a_short_budget_is_trained_again_with_the_full_one(tm
     assert auto["final"]["epochs"] == 2.0
     history = json.loads((run / "log_history.json").read_text())
     assert max(h.get("epoch", 0) for h in history) == 2.0  # the final model trained the full budget
+
+
+def _row(data: str, candidate: str, validation: float) -> dict:
+    return {"data": data, "candidate": candidate, "validation": validation}
+
+
+def test_the_highest_validation_score_wins_and_ties_go_to_the_original_data_then_the_simpler_candidate():
+    from nlp_balance.runs.auto import select_candidates
+
+    rows = [_row("augment_floor", "ce", 0.90), _row("original", "ldam_drw", 0.90),
+            _row("original", "weighted_ce_balanced", 0.90), _row("original", "ce", 0.85)]
+    best, within, se = select_candidates(rows, 0.0)
+    assert (best["data"], best["candidate"]) == ("original", "weighted_ce_balanced")
+    assert within is best and se == 0.0
+
+
+def test_one_standard_error_keeps_the_simplest_candidate_within_reach_of_the_highest():
+    from nlp_balance.runs.auto import select_candidates
+
+    rows = [_row("augment_floor", "ce", 0.9568), _row("original", "ldam_drw", 0.9564),
+            _row("original", "weighted_ce_balanced", 0.9458), _row("original", "ce", 0.9566)]
+    asked = []
+    best, within, _ = select_candidates(rows, lambda row: asked.append(row) or 0.01)
+    assert asked == [best]  # the standard error is the highest candidate's own
+    assert (best["data"], best["candidate"]) == ("augment_floor", "ce")
+    assert (within["data"], within["candidate"]) == ("original", "ce")
+    # a narrower standard error leaves only the highest and the candidates level with it
+    _, within, _ = select_candidates(rows, 0.0001)
+    assert within is best
+    # a clear lead survives the rule: nothing else is within one standard error
+    _, within, _ = select_candidates([_row("original", "ce", 0.74), _row("original", "weighted_ce_inverse_sqrt", 0.93)],
+                                     0.02)
+    assert within["candidate"] == "weighted_ce_inverse_sqrt"
+
+
+def test_select_candidates_rejects_a_negative_standard_error_and_an_empty_search():
+    from nlp_balance.runs.auto import select_candidates
+
+    with pytest.raises(ValueError, match=r"-0\.5"):
+        select_candidates([_row("original", "ce", 0.5)], -0.5)
+    with pytest.raises(RuntimeError, match="no trial"):
+        select_candidates([], 0.0)
+
+
+def test_an_unknown_selection_rule_is_refused_with_its_value():
+    from nlp_balance.runs import RecipeError, recipe_from_dict
+
+    with pytest.raises(RecipeError, match=r"auto\.select.*'highest'"):
+        recipe_from_dict({"name": "x", "dataset": {"source": "data/demo"}, "method": "auto",
+                          "auto": {"select": "highest"}})
