@@ -249,6 +249,12 @@ def _auto_blocks(run: RunData) -> list[Block]:
         text += f" Winner: {winner.get('candidate')} on the {winner.get('data')} data."
     if auto.get("why"):
         text += f" Why: {auto['why']}."
+    other = auto.get("within_one_standard_error") if auto.get("select") == "best" else auto.get("highest")
+    if isinstance(other, Mapping) and auto.get("standard_error") is not None and \
+            not all(other.get(k) == winner.get(k) for k in ("data", "candidate")):
+        rule = "one_standard_error" if auto.get("select") == "best" else "best"
+        text += (f" With auto.select: {rule} (bootstrap standard error {fmt(auto['standard_error'])}) it would "
+                 f"have kept {other.get('candidate')} on the {other.get('data')} data.")
     final = auto.get("final")
     if isinstance(final, Mapping):
         text += (f" The winner was then trained again with the full budget ({num(final.get('epochs')):g} "

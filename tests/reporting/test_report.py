@@ -256,11 +256,16 @@ def test_report_says_what_method_auto_tried_and_why_the_winner_won(runs: dict[st
     info["auto"] = {"winner": {"data": "original", "candidate": "weighted_ce_balanced", "validation": 0.9587},
                     "why": "highest validation macro_f1 (0.9587) of 3 candidates trained with the same budget",
                     "candidates": candidates, "trials": 3, "epochs_per_trial": 3.0, "floor": 100,
-                    "final": {"epochs": 6.0, "seconds": 130.0, "validation": 0.96}}
+                    "final": {"epochs": 6.0, "seconds": 130.0, "validation": 0.96},
+                    "select": "best", "standard_error": 0.0123,
+                    "highest": {"data": "original", "candidate": "weighted_ce_balanced", "validation": 0.9587},
+                    "within_one_standard_error": {"data": "augment_floor", "candidate": "ce", "validation": 0.9501}}
     (run / "run_info.json").write_text(json.dumps(info))
     render_report(run)
     md = (run / "report.md").read_text()
     section = md.split("## How method: auto chose", 1)[1].split("\n## ", 1)[0]
+    assert ("With auto.select: one_standard_error (bootstrap standard error 0.0123) it would have kept ce on the "
+            "augment_floor data.") in section
     assert "tried 3 candidates" in section and "Winner: weighted_ce_balanced on the original data" in section
     assert "Why: highest validation macro_f1 (0.9587) of 3 candidates" in section
     assert "trained again with the full budget (6 epochs" in section
