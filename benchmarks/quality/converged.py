@@ -35,17 +35,18 @@ CACHE = Path(__file__).resolve().parent / ".cache" / "logits"
 
 #: Methods that train a model: how (BalancedTrainer keyword arguments, or ``hand`` for the weighted
 #: CE a practitioner writes in ``compute_loss``).
+#: ``method: auto``'s settings in this protocol (the rows below add the selection rule).
+AUTO: dict[str, Any] = {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt",
+                                                   "ldam_drw"], "floor": 100}
 TRAINED: dict[str, dict[str, Any]] = {
     "ce": {"loss": "ce"},
     "ce_weighted_by_hand": {"hand": True},
     "weighted_ce_balanced": {"loss": "weighted_ce", "class_weighting": "balanced"},
     # The library's method: auto (converged_auto.py): every candidate with this same budget and rule.
-    "auto": {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt", "ldam_drw"],
-             "floor": 100},
+    "auto": AUTO,
     # The same search, the winner picked by the one-standard-error rule (auto.select); one auto run
     # fills both rows' caches.
-    "auto_one_se": {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt", "ldam_drw"],
-                    "floor": 100, "auto_select": "one_standard_error"},
+    "auto_one_se": {**AUTO, "auto_select": "one_standard_error"},
     # The peer: the setfit package with its own defaults, on the same schedule (converged_setfit.py).
     "setfit": {"setfit": True},
 }

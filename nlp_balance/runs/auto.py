@@ -124,10 +124,9 @@ def _search_training_arguments(recipe: Recipe, run: Any, train: datasets.Dataset
 def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
     """The ``auto`` method: search data options x training candidates on validation; keep the winner."""
     import optuna
-    from transformers import AutoModelForSequenceClassification
 
     from nlp_balance.data import label_array
-    from nlp_balance.evaluation import TextClassifier, compute_imbalance_metrics
+    from nlp_balance.evaluation import compute_imbalance_metrics
 
     if resume_from is not None:
         raise RecipeError("--resume is not supported with method: auto")
@@ -153,7 +152,7 @@ def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.GridSampler({"data": options},
                                                                                            seed=recipe.seed))
     study.optimize(objective, n_trials=len(options))
-    best, within, standard_error = select_candidates(rows, _bootstrap_standard_error(recipe, run, rows))
+    best, within, standard_error = select_candidates(rows, _bootstrap_standard_error(recipe, run))
     winner = within if recipe.auto.select == "one_standard_error" else best
     run.args.output_dir, run.args.num_train_epochs = str(root), full_epochs
     if winner is best:
@@ -182,12 +181,9 @@ def fit_auto(recipe: Recipe, run: Any, resume_from: str | None) -> Any:
         fitted.train_time_s = time.time() - started
         fitted.seen_train = trains[winner["data"]]
         return fitted
-    model = AutoModelForSequenceClassification.from_pretrained(winner["checkpoint"]).eval()
-    classifier = TextClassifier(model, run.tokenizer, max_length=recipe.model.max_length)
-    validation_split = run.splits["validation"]
-    predicted, _ = classifier.predict_ids(validation_split[recipe.dataset.text_column])
-    validation, _ = compute_imbalance_metrics(predicted, label_array(validation_split, recipe.dataset.label_column),
-                                              run.names)
+    classifier, predicted, labels = _validation_predictions(recipe, run, winner["checkpoint"])
+    model = classifier.model
+    validation, _ = compute_imbalance_metrics(predicted, labels, run.names)
     chosen = PORTFOLIO[winner["candidate"]]
     info = {"loss": chosen["loss"], "loss_params": chosen["loss_params"], "class_weights": None, "auto": summary}
     history = json.loads((Path(winner["checkpoint"]) / "trainer_state.json").read_text())["log_history"]
@@ -220,23 +216,30 @@ def select_candidates(rows: list[dict[str, Any]], standard_error: Any) -> tuple[
     return best, within, se
 
 
-def _bootstrap_standard_error(recipe: Recipe, run: Any, rows: list[dict[str, Any]], resamples: int = 200) -> Any:
+def _validation_predictions(recipe: Recipe, run: Any, checkpoint: str) -> tuple[Any, np.ndarray, np.ndarray]:
+    """A trial checkpoint as a ``TextClassifier``, its predicted class ids on the validation split, and the labels."""
+    from transformers import AutoModelForSequenceClassification
+
+    from nlp_balance.data import label_array
+    from nlp_balance.evaluation import TextClassifier
+
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+    classifier = TextClassifier(model, run.tokenizer, max_length=recipe.model.max_length)
+    validation = run.splits["validation"]
+    predicted, _ = classifier.predict_ids(validation[recipe.dataset.text_column])
+    return classifier, np.asarray(predicted), np.asarray(label_array(validation, recipe.dataset.label_column))
+
+
+def _bootstrap_standard_error(recipe: Recipe, run: Any, resamples: int = 200) -> Any:
     """A callable: the bootstrap standard error of a candidate's validation score, from its checkpoint's
-    predictions on the validation split, resampled with ``recipe.seed`` (the same seed, the same value)."""
+    predictions, over ``resamples`` resamples drawn from ``recipe.seed`` (the same seed, the same value)."""
 
     def standard_error(row: dict[str, Any]) -> float:
-        from transformers import AutoModelForSequenceClassification
+        from nlp_balance.evaluation import compute_imbalance_metrics
+        from nlp_balance.utils import numpy_rng
 
-        from nlp_balance.data import label_array
-        from nlp_balance.evaluation import TextClassifier, compute_imbalance_metrics
-
-        model = AutoModelForSequenceClassification.from_pretrained(row["checkpoint"]).eval()
-        classifier = TextClassifier(model, run.tokenizer, max_length=recipe.model.max_length)
-        validation = run.splits["validation"]
-        predicted, _ = classifier.predict_ids(validation[recipe.dataset.text_column])
-        predicted = np.asarray(predicted)
-        labels = np.asarray(label_array(validation, recipe.dataset.label_column))
-        rng = np.random.default_rng(recipe.seed)
+        _, predicted, labels = _validation_predictions(recipe, run, row["checkpoint"])
+        rng = numpy_rng(recipe.seed, "auto", "standard_error")
         scores = []
         for _ in range(resamples):
             idx = rng.integers(0, len(labels), len(labels))

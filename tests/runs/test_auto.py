@@ -19,13 +19,13 @@ def test_floor_strategy_lifts_only_the_classes_below_the_floor():
 
 
 @pytest.mark.slow  # over 25 s here: in CI's slow phase
-def test_tune_searches_data_and_training_candidates_and_keeps_the_best(tmp_path, tiny_bert_dir, shared_data,
-                                                                       capsys):
+def test_tune_searches_data_and_training_candidates_and_keeps_the_simplest_within_one_standard_error(
+        tmp_path, tiny_bert_dir, shared_data, capsys):
     run = tmp_path / "run"
     recipe = tmp_path / "auto.yaml"
     recipe.write_text("\n".join([
         "name: auto", "seed: 4",
-        "auto: {portfolio: [ce, weighted_ce_balanced], epochs_per_trial: 1, floor: 20}",
+        "auto: {portfolio: [ce, weighted_ce_balanced], epochs_per_trial: 1, floor: 20, select: one_standard_error}",
         "dataset:", f"  source: {shared_data / 'trec6'}", "  max_train_samples: 300",
         "model:", f"  name_or_path: {tiny_bert_dir}", "  max_length: 16",
         "training: {per_device_train_batch_size: 32, learning_rate: 5.0e-3}",
@@ -39,7 +39,16 @@ def test_tune_searches_data_and_training_candidates_and_keeps_the_best(tmp_path,
     assert {(c["data"], c["candidate"]) for c in candidates} == {
         (d, c) for d in ("original", "augment_floor") for c in ("ce", "weighted_ce_balanced")}
     best = max(c["validation"] for c in candidates)
-    assert auto["winner"]["validation"] == best
+    assert auto["highest"]["validation"] == best
+    # the bootstrap standard error of the highest candidate's validation predictions, and the rule's pick
+    se = auto["standard_error"]
+    assert auto["select"] == "one_standard_error" and 0 < se < 0.5
+    within = [c for c in candidates if round(c["validation"], 6) >= round(best - se, 6)]
+    simplest = min(within, key=lambda c: (c["data"] != "original", list(PORTFOLIO).index(c["candidate"])))
+    assert auto["winner"] == auto["within_one_standard_error"] == {k: simplest[k] for k in auto["winner"]}
+    # on this seed the two rules disagree (augmented CE is highest, plain CE within reach), so the
+    # rule is what chose the model
+    assert auto["winner"] != auto["highest"] and "within one bootstrap standard error" in auto["why"]
     rows = {c["data"]: c["train_rows"] for c in candidates}
     assert rows["augment_floor"] > rows["original"]  # ABBR (about 4 of 270 rows) lifted to the floor
     assert all(c["seconds"] > 0 and c["epochs"] == 1.0 for c in candidates)
