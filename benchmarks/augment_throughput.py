@@ -582,8 +582,10 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
                     aug = ours_by_name[ours_name]()
                     aug.augment_batch(texts, [example_rng(SEED, i, 0) for i in range(len(texts))])  # warm-up
                     extras: dict[str, Callable[[list[str], list[Any]], Any]] = {}
-                    if ours_name == "SynonymReplacement":  # its memo now holds every word of these texts
-                        extras["floor"] = bare_replacer({w: c for w, c in aug._candidates().items() if c})
+                    if ours_name == "SynonymReplacement":  # its memos now hold every word of these texts
+                        known = {w: tuple(v.split("|")) for w, v in aug._packed().items() if v}
+                        known.update((w, c) for w, c in aug._candidates().items() if c)
+                        extras["floor"] = bare_replacer(known)
                         if synonym_module._NATIVE is not None:
                             extras["pure_python"] = pure_python(aug.augment_batch)
                     first_pass = ours_name == "SynonymReplacement"
@@ -839,7 +841,7 @@ def write_report(result: dict[str, Any], md_path: Path) -> None:
                 + "; ".join(f"{r['dataset']} {'yes' if r['compiled_loop'] else 'NO'}" for r in compiled)
                 + ". The *pure Python* rows time the same augmenter, in the same rounds, with the compiled loop "
                 "switched off, which is what an install without a C compiler runs; both give the same text for "
-                "the same seed (`tests/test_augment_synonym_native.py`).",
+                "the same seed (`tests/augment/test_synonym_native.py`).",
             ]
             pure = [r for r in compiled if r.get("pure_python")]
             if pure:

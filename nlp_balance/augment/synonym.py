@@ -11,7 +11,8 @@ Only the words the random visit reaches are looked up. User patterns may span sp
 the whole text is tokenized each time; both paths give the same text for the same seed. The pieces
 loop over a batch also exists compiled (``_synonym_native``, built at install when a C compiler is
 there) and gives the same text as the Python loop. It analyses ASCII pieces without URL or e-mail
-triggers and looks ASCII words up in the surface table itself, calls back into this module for the
+triggers and looks ASCII words up in the surface table itself (memoising the packed value and
+cutting the chosen candidate out of it, so a first look-up allocates nothing), calls back into this module for the
 other pieces and words and for case matching, and repeats :func:`_starts_sentence` in C: a change to
 those rules must be made in both places (tests/augment/test_synonym_native.py compares them). Given
 seeds instead of generators (:meth:`SynonymReplacement.augment_seeded`), it draws each seed's
@@ -131,9 +132,15 @@ class SynonymReplacement(WordAugmenter):
         assert _NATIVE is not None
         return _NATIVE.replace_batch(
             texts, streams, self.p, self.aug_p, self.aug_min, -1 if self.aug_max is None else self.aug_max,
-            self.keep_proper_nouns, self._pieces(), self._candidates(), self._piece_words, self._fill, match_case,
+            self.keep_proper_nouns, self._pieces(), self._candidates(), self._packed(), self._piece_words, self._fill,
+            match_case,
             None if surface is None else self._stop, surface,
         )
+
+    def _packed(self) -> dict[str, str]:
+        """Per-process memo of the compiled loop: ASCII word as written -> its surface-table value
+        (``"cand1|cand2|..."``, ``""`` for none), from which each visit cuts the chosen candidate."""
+        return self.resource("packed", dict)
 
     # --- the general path: the whole text at once ---------------------------------------------------
     def _replace(self, text: str, rng: random.Random, memo: dict[str, tuple[str, ...]]) -> str | None:

@@ -229,9 +229,9 @@ def test_errors_inside_the_loop_propagate() -> None:
 
 
 def _held(aug: SynonymReplacement) -> list[object]:
-    """The candidate tuples and strings and the piece spans the memos hold; not ``()`` or strings of
-    one character, which the interpreter shares process-wide."""
-    objects = [*aug._candidates().values(), *aug.resource("pieces", dict).values()]
+    """The candidate tuples and strings, the packed surface-table values and the piece spans the
+    memos hold; not ``()`` or strings of one character, which the interpreter shares process-wide."""
+    objects = [*aug._candidates().values(), *aug._packed().values(), *aug.resource("pieces", dict).values()]
     objects += [s for v in aug._candidates().values() for s in v]
     return [o for o in objects if len(o) > 1]
 
@@ -289,12 +289,18 @@ def test_a_seed_draws_what_random_random_of_it_draws(config: dict) -> None:
 
 @needs_native
 def test_first_look_ups_fill_the_memo_as_fill_does() -> None:
-    """The compiled first look-up (lower case, stopwords, surface table) stores what _fill stores."""
-    batch = [*texts("davidson_hate", 400), *texts("sms_spam", 400)]
+    """The compiled first look-up (lower case, stopwords, surface table) memoises the packed form of
+    what _fill stores; words that are not ASCII go through _fill into the tuple memo."""
+    batch = [*texts("davidson_hate", 400), *texts("sms_spam", 400), "Caf\u00e9 Films \u00e9t\u00e9"]
     compiled, python = SynonymReplacement(aug_p=1.0), SynonymReplacement(aug_p=1.0)
     compiled.augment_batch(batch, rngs(5, len(batch)))
+    packed = compiled._packed()
+    assert len(packed) > 1000 and any(w[:1].isupper() for w in packed) and any(not v for v in packed.values())
+    assert all(w.isascii() for w in packed) and any(v.count("|") > 5 for v in packed.values())
+    for word, value in packed.items():
+        assert (tuple(value.split("|")) if value else ()) == python._fill(word, {}), word
     memo = compiled._candidates()
-    assert len(memo) > 1000 and any(w[:1].isupper() for w in memo) and any(not v for v in memo.values())
+    assert memo and all(not w.isascii() for w in memo)
     for word, found in memo.items():
         assert found == python._fill(word, {}), word
 
