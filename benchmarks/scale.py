@@ -208,9 +208,11 @@ def write_md(runs: list[dict], machine: dict, md: Path) -> None:
             rep, first = med(20_000, ratio("repeated_pass")), med(20_000, ratio("first_pass"))
             met = rep >= TARGETS["ratio_20k"]
             lines.append(
-                f"- Balancer at >= {TARGETS['ratio_20k']:.0%} of the augmenter's own throughput per process at 20k "
-                f"rows: **{'met' if met else 'missed'}**, {rep:.0%} of the repeated pass ({first:.0%} of the first "
-                f"pass); 24-34% before, measured differently (one process, see the issue)."
+                f"- Balancer against its augmenter at 20k rows, on this cold 2-process measure (worker start-up and "
+                f"each worker's table load included, which 20k rows do not amortise): {rep:.0%} of the repeated "
+                f"pass ({first:.0%} of the first pass), {'at or above' if met else 'far below'} the issue's "
+                f"{TARGETS['ratio_20k']:.0%}. The issue's own measure (one process, warm augmenter, the one behind "
+                f"its 24-34% before) is the in-process section further down."
             )
         if 1_000_000 in by_rows:
             wall = med(1_000_000, lambda r: r["wall_s"])
