@@ -171,8 +171,8 @@ def write_md(runs: list[dict], machine: dict, md: Path) -> None:
         lines += [
             f"Machine: {machine.get('cpus')} CPUs, {machine.get('platform')}; Python {machine.get('python')}, "
             f"datasets {machine.get('datasets')}, pyarrow {machine.get('pyarrow')}. Seeds: Balancer 0, "
-            "augmenter timings 1 (before balancing) and 2 (after). Other jobs shared the machine (a fine-tuning "
-            "benchmark at nice 15); the 1-minute load average before each stage is in the table.",
+            "augmenter timings 1 (before balancing) and 2 (after). The 1-minute load average before each stage "
+            "is in the table; above the CPU count, other jobs shared the machine.",
             "",
             "*Balancer* is `Balancer(SynonymReplacement(), \"auto\", seed=0, num_proc=N, batch_size=1000)"
             ".fit_resample` (fresh augmenter, cold), new rows over the `fit_resample` seconds, divided by N for the "
