@@ -559,6 +559,7 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
     from nlp_balance.augment.base import example_rng
     from nlp_balance.augment.eda import EDA, RandomDeletion, RandomSwap
     from nlp_balance.augment.synonym import SynonymReplacement
+    from nlp_balance.augment.synonym_lookup import SEPARATOR
 
     python = Path(args.peer_python)
     if not python.exists():
@@ -583,7 +584,7 @@ def run_paired(args: argparse.Namespace, texts_by_ds: dict[str, list[str]]) -> t
                     aug.augment_batch(texts, [example_rng(SEED, i, 0) for i in range(len(texts))])  # warm-up
                     extras: dict[str, Callable[[list[str], list[Any]], Any]] = {}
                     if ours_name == "SynonymReplacement":  # its memos now hold every word of these texts
-                        known = {w: tuple(v.split("|")) for w, v in aug._packed().items() if v}
+                        known = {w: tuple(v.split(SEPARATOR)) for w, v in aug._packed().items() if v}
                         known.update((w, c) for w, c in aug._candidates().items() if c)
                         extras["floor"] = bare_replacer(known)
                         if synonym_module._NATIVE is not None:

@@ -33,11 +33,11 @@ BATCH_SIZE = 32
 MAX_LENGTH = 64
 CACHE = Path(__file__).resolve().parent / ".cache" / "logits"
 
-#: Methods that train a model: how (BalancedTrainer keyword arguments, or ``hand`` for the weighted
-#: CE a practitioner writes in ``compute_loss``).
 #: ``method: auto``'s settings in this protocol (the rows below add the selection rule).
 AUTO: dict[str, Any] = {"auto": True, "portfolio": ["ce", "weighted_ce_balanced", "weighted_ce_inverse_sqrt",
                                                    "ldam_drw"], "floor": 100}
+#: Methods that train a model: how (BalancedTrainer keyword arguments, or ``hand`` for the weighted
+#: CE a practitioner writes in ``compute_loss``).
 TRAINED: dict[str, dict[str, Any]] = {
     "ce": {"loss": "ce"},
     "ce_weighted_by_hand": {"hand": True},

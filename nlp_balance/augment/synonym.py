@@ -12,11 +12,12 @@ the whole text is tokenized each time; both paths give the same text for the sam
 loop over a batch also exists compiled (``_synonym_native``, built at install when a C compiler is
 there) and gives the same text as the Python loop. It analyses ASCII pieces without URL or e-mail
 triggers and looks ASCII words up in the surface table itself (memoising the packed value and
-cutting the chosen candidate out of it, so a first look-up allocates nothing), calls back into this module for the
-other pieces and words and for case matching, and repeats :func:`_starts_sentence` in C: a change to
-those rules must be made in both places (tests/augment/test_synonym_native.py compares them). Given
-seeds instead of generators (:meth:`SynonymReplacement.augment_seeded`), it draws each seed's
-``random.Random`` stream without building the object.
+cutting the chosen candidate out of it, instead of splitting every candidate at the first look-up),
+calls back into this module for the other pieces and words and for case matching, and repeats
+:func:`_starts_sentence` in C: a change to those rules must be made in both places
+(tests/augment/test_synonym_native.py compares them). Given seeds instead of generators
+(:meth:`SynonymReplacement.augment_seeded`), it draws each seed's ``random.Random`` stream without
+building the object.
 """
 
 from __future__ import annotations

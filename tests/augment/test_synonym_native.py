@@ -305,6 +305,38 @@ def test_first_look_ups_fill_the_memo_as_fill_does() -> None:
         assert found == python._fill(word, {}), word
 
 
+def _with_surface(surface: dict[str, object]) -> SynonymReplacement:
+    """An augmenter (every word replaced) whose surface table is ``surface``, on both loops."""
+    from nlp_balance.augment.synonym_lookup import SynonymLookup
+    from nlp_balance.augment.synonym_table import load_synonym_table
+
+    aug = SynonymReplacement(aug_p=1.0)
+    lookup = SynonymLookup(load_synonym_table(), surface=surface)  # type: ignore[arg-type]
+    aug.resource("synonyms", lambda: lookup)
+    return aug
+
+
+@needs_native
+def test_packed_values_with_other_scripts_are_cut_like_the_split_tuple() -> None:
+    """A surface-table value that is not ASCII (WordNet's are) goes through the general cut, which
+    must pick the candidate the Python loop's split tuple picks, first, middle and last alike."""
+    surface = {"film": "movie|caf\u00e9|na\u00efve|\u00e9t\u00e9", "dog": "hound|cur", "cat": "caf\u00e9"}
+    batch = ["the film and a Dog, a cat film", "Film of a dog", "a CAT and a film"] * 40
+    seen: set[str] = set()
+    for seed in range(5):
+        aug = _with_surface(surface)
+        compiled, python = both(aug, batch, seed)
+        assert same(compiled, python)
+        seen.update(w for out in compiled if out for w in out.lower().replace(",", "").split())
+    assert {"movie", "caf\u00e9", "na\u00efve", "\u00e9t\u00e9", "hound", "cur"} <= seen
+
+
+@needs_native
+def test_a_surface_value_that_is_not_a_str_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="surface-table value must be a str"):
+        _with_surface({"film": ("movie",)}).augment_batch(["a film"], rngs(0, 1))
+
+
 _TWEET_PIECES = st.lists(
     st.sampled_from([*"aB'-_.,:;/+@#0129&!?\"", "lol", "RT", "www.", "://", "&#8220;", "@ann", "#tag", "3.5"]),
     max_size=12,
