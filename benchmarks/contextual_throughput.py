@@ -351,8 +351,8 @@ def write_report(result: dict[str, Any], path: Path) -> None:
 
 def _load_words(result: dict[str, Any]) -> str:
     """Whether other jobs were running when the run started: the 1-minute load before it against the cores
-    (the load after it counts the benchmark's own threads)."""
-    cores = os.cpu_count() or 1
+    of the machine that measured (the load after it counts the benchmark's own threads)."""
+    cores = int(result["machine"].split(", ")[1].split()[0])  # "x86_64, 2 CPU cores, Python ..." (see main)
     before = result["load_before"][0]
     busy = "other jobs were running" if before >= cores / 2 else "a quiet machine"
     return f"{busy}: 1-minute load {before} on {cores} cores before the run"
@@ -390,7 +390,8 @@ NOTES = [
     "2026-12-07, under a load of 4-7, the same settings on 32 texts in blocks of 16 gave 5.48x and 3.09x; on a quiet "
     "machine the ratios are higher and the ranges narrow.",
     "- Less model work per text is the only lever left. Dynamic int8 quantisation of the linear layers "
-    "(`torch.ao.quantization.quantize_dynamic`, measured here on the same model and texts) made ours 1.65-1.75x "
+    "(`torch.ao.quantization.quantize_dynamic`; a one-off check on 2026-12-08 with the same model and the first "
+    "64 texts of each dataset, not part of this script) made ours 1.65-1.75x "
     "faster, which would still leave trec6 below 10x, and on this stand-in model it changed the chosen words "
     "in 61 of 64 texts; it is not offered. Putting neighbouring masks into one row as well would cut rows "
     "further but take away each masked word's context, so the default keeps them apart.",
